@@ -209,6 +209,13 @@ export const MetricStatus = Type.Object(
     breachedSince: Type.Optional(
       DateTime({ description: 'Start of the current run of breached probes.' }),
     ),
+    degraded: Type.Optional(
+      Type.Boolean({
+        description:
+          'Whether the metric counts towards Degraded: set after failureThreshold consecutive ' +
+          'breaches (or the for duration), cleared after successThreshold healthy probes.',
+      }),
+    ),
     reason: Type.Optional(
       Type.String({
         maxLength: 1024,
