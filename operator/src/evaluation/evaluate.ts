@@ -28,7 +28,7 @@ export interface EvaluationPolicy {
   minSamples: number;
 }
 
-/** One probe as evaluation sees it: windowed values, or the error that prevented them. */
+/** Input of one probe: windowed values, or the error that prevented them. */
 export type ProbeInput =
   { values: WindowedValues; targets: number } | { error: string; targets: number };
 
@@ -39,7 +39,7 @@ export interface DegradedVerdict {
   message: string;
 }
 
-/** What evaluation reads back from the last status. */
+/** Evaluation state read back from the last status. */
 export interface EvaluationState {
   metrics: readonly MetricStatus[];
   probe: ProbeStatus | undefined;

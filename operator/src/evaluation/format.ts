@@ -31,14 +31,14 @@ export function describeMetric(
   value: number,
   threshold: Pick<MetricThreshold, 'min' | 'max'>,
 ): string {
-  const shown = formatMetricValue(name, value);
+  const formatted = formatMetricValue(name, value);
   if (threshold.max !== undefined && value > threshold.max) {
-    return `${name} ${shown} above max ${formatMetricValue(name, threshold.max)}`;
+    return `${name} ${formatted} above max ${formatMetricValue(name, threshold.max)}`;
   }
   if (threshold.min !== undefined && value < threshold.min) {
-    return `${name} ${shown} below min ${formatMetricValue(name, threshold.min)}`;
+    return `${name} ${formatted} below min ${formatMetricValue(name, threshold.min)}`;
   }
-  return `${name} ${shown}`;
+  return `${name} ${formatted}`;
 }
 
 /** Builds the printer-column strings from a probe's values; metrics without data show `-`. */
