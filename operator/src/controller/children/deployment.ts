@@ -1,0 +1,231 @@
+// Desired Deployment and Service of a ModelDeployment, as server-side apply bodies.
+import type {
+  V1Container,
+  V1Deployment,
+  V1EnvVar,
+  V1Service,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import { API_VERSION, KIND, type ModelDeployment } from '../../api/model-deployment.ts';
+import { Annotation, Label, MANAGED_BY } from '../../api/labels.ts';
+import { MODEL_MOUNT_PATH, resolveModelUri, type ServedModel } from './model.ts';
+
+export const CONTAINER_NAME = 'model-server';
+export const DEFAULT_PORT = 8080;
+export const FEEDBACK_MOUNT_PATH = '/var/lib/modelwarden/feedback';
+export const READY_PATH = '/v2/health/ready';
+export const LIVE_PATH = '/v2/health/live';
+
+export interface ChildOptions {
+  /** Image per model format; `default` applies to formats without an entry. */
+  images: { default: string; byFormat: Record<string, string> };
+}
+
+function ownerReference(resource: ModelDeployment) {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: resource.metadata.name ?? '',
+    uid: resource.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** Labels that select the serving pods of a ModelDeployment. */
+export function selectorLabels(resource: ModelDeployment): Record<string, string> {
+  return { [Label.modelDeployment]: resource.metadata.name ?? '' };
+}
+
+function commonLabels(resource: ModelDeployment): Record<string, string> {
+  return {
+    ...selectorLabels(resource),
+    [Label.name]: 'model-server',
+    [Label.instance]: resource.metadata.name ?? '',
+    [Label.component]: 'serving',
+    [Label.managedBy]: MANAGED_BY,
+  };
+}
+
+export function serverPort(resource: ModelDeployment): number {
+  return resource.spec.server?.port ?? DEFAULT_PORT;
+}
+
+function serverArgs(resource: ModelDeployment, model: ServedModel, serverUri: string): string[] {
+  const server = resource.spec.server;
+  const args = [
+    'serve',
+    '--model',
+    serverUri,
+    '--host',
+    '$(POD_IP)',
+    '--port',
+    String(serverPort(resource)),
+  ];
+  if (model.sha256) args.push('--model-sha256', model.sha256.toLowerCase());
+  const batching = server?.batching;
+  if (batching?.maxBatchSize !== undefined)
+    args.push('--max-batch-size', String(batching.maxBatchSize));
+  if (batching?.maxBatchDelayMs !== undefined) {
+    args.push('--max-batch-delay-ms', String(batching.maxBatchDelayMs));
+  }
+  if (batching?.maxQueueRows !== undefined)
+    args.push('--max-queue-rows', String(batching.maxQueueRows));
+  if (server?.feedback?.capture) args.push('--capture-dir', FEEDBACK_MOUNT_PATH);
+  return args;
+}
+
+function serverEnv(resource: ModelDeployment): V1EnvVar[] {
+  const fieldEnv = (name: string, fieldPath: string): V1EnvVar => ({
+    name,
+    valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } },
+  });
+  const extra = (resource.spec.server?.env ?? []) as V1EnvVar[];
+  return [
+    fieldEnv('POD_IP', 'status.podIP'),
+    fieldEnv('POD_NAME', 'metadata.name'),
+    fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+    ...extra,
+  ];
+}
+
+function volumes(resource: ModelDeployment, claimName: string | undefined) {
+  const podVolumes: V1Volume[] = [{ name: 'tmp', emptyDir: {} }];
+  const mounts: V1VolumeMount[] = [{ name: 'tmp', mountPath: '/tmp' }];
+  if (claimName) {
+    podVolumes.push({ name: 'model', persistentVolumeClaim: { claimName, readOnly: true } });
+    mounts.push({ name: 'model', mountPath: MODEL_MOUNT_PATH, readOnly: true });
+  }
+  const feedback = resource.spec.server?.feedback;
+  if (feedback?.capture) {
+    podVolumes.push(
+      feedback.claimName
+        ? { name: 'feedback', persistentVolumeClaim: { claimName: feedback.claimName } }
+        : { name: 'feedback', emptyDir: {} },
+    );
+    mounts.push({ name: 'feedback', mountPath: FEEDBACK_MOUNT_PATH });
+  }
+  return { podVolumes, mounts };
+}
+
+function imageFor(resource: ModelDeployment, options: ChildOptions): string {
+  const format = resource.spec.model.format ?? 'tfjs-layers';
+  return resource.spec.server?.image ?? options.images.byFormat[format] ?? options.images.default;
+}
+
+function container(
+  resource: ModelDeployment,
+  model: ServedModel,
+  serverUri: string,
+  mounts: V1VolumeMount[],
+  options: ChildOptions,
+): V1Container {
+  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path, port: 'http' },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds: 2,
+  });
+  return {
+    name: CONTAINER_NAME,
+    image: imageFor(resource, options),
+    ...(resource.spec.server?.imagePullPolicy
+      ? { imagePullPolicy: resource.spec.server.imagePullPolicy }
+      : {}),
+    args: serverArgs(resource, model, serverUri),
+    env: serverEnv(resource),
+    ports: [{ name: 'http', containerPort: serverPort(resource), protocol: 'TCP' }],
+    readinessProbe: probe(READY_PATH, 5, 3),
+    livenessProbe: probe(LIVE_PATH, 10, 3),
+    // Loading a large artifact may take a while; liveness starts only after this succeeds.
+    startupProbe: probe(LIVE_PATH, 2, 60),
+    ...(resource.spec.resources
+      ? { resources: resource.spec.resources as V1Container['resources'] }
+      : {}),
+    volumeMounts: mounts,
+    // A server that exits on start-up leaves its last log lines in lastState.terminated.message.
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    securityContext: {
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+}
+
+/** Builds the Deployment that runs the model-server pods. */
+export function buildDeployment(
+  resource: ModelDeployment,
+  model: ServedModel,
+  options: ChildOptions,
+): V1Deployment {
+  const { serverUri, claimName } = resolveModelUri(model.uri);
+  const { podVolumes, mounts } = volumes(resource, claimName);
+  const version = model.version ?? 'unversioned';
+  const labels = commonLabels(resource);
+  const podLabels = {
+    ...labels,
+    [Label.model]: resource.spec.model.name,
+    [Label.modelVersion]: version,
+  };
+  // The URI and version annotations change the pod template, so a new model rolls the pods.
+  const podAnnotations: Record<string, string> = {
+    [Annotation.modelUri]: model.uri,
+    [Annotation.modelVersion]: version,
+  };
+  if (model.sha256) podAnnotations[Annotation.modelSha256] = model.sha256.toLowerCase();
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: resource.metadata.name,
+      namespace: resource.metadata.namespace,
+      labels,
+      annotations: { [Annotation.modelVersion]: version },
+      ownerReferences: [ownerReference(resource)],
+    },
+    spec: {
+      replicas: resource.spec.replicas,
+      selector: { matchLabels: selectorLabels(resource) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      progressDeadlineSeconds: 600,
+      template: {
+        metadata: { labels: podLabels, annotations: podAnnotations },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [container(resource, model, serverUri, mounts, options)],
+          volumes: podVolumes,
+        },
+      },
+    },
+  };
+}
+
+/** Builds the ClusterIP Service in front of the serving pods. */
+export function buildService(resource: ModelDeployment): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: resource.metadata.name,
+      namespace: resource.metadata.namespace,
+      labels: commonLabels(resource),
+      ownerReferences: [ownerReference(resource)],
+    },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(resource),
+      ports: [{ name: 'http', port: serverPort(resource), targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}

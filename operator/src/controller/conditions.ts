@@ -1,0 +1,82 @@
+// Condition bookkeeping in the metav1.Condition shape. lastTransitionTime moves only when the
+// status flips, so a changed reason or message alone does not look like a transition.
+import type { Condition, ConditionStatus } from '../api/model-deployment.ts';
+import { toKubeTime } from '../util/clock.ts';
+import type { Reason } from './reasons.ts';
+
+export const ConditionType = {
+  Available: 'Available',
+  Progressing: 'Progressing',
+  Degraded: 'Degraded',
+  Retraining: 'Retraining',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const CONDITION_TYPES: readonly ConditionType[] = Object.values(ConditionType);
+
+export interface ConditionUpdate {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: Reason;
+  message: string;
+}
+
+/** Outcome of setCondition: `transitioned` when the status flipped or the condition is new. */
+export interface ConditionChange {
+  previous?: Condition;
+  current: Condition;
+  transitioned: boolean;
+}
+
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((condition) => condition.type === type);
+}
+
+/** Sets a condition in place, keeping lastTransitionTime unless the status flips. */
+export function setCondition(
+  conditions: Condition[],
+  update: ConditionUpdate,
+  observedGeneration: number | undefined,
+  now: Date,
+): ConditionChange {
+  const index = conditions.findIndex((condition) => condition.type === update.type);
+  const previous = index >= 0 ? conditions[index] : undefined;
+  const transitioned = previous?.status !== update.status;
+  const current: Condition = {
+    type: update.type,
+    status: update.status,
+    reason: update.reason,
+    message: update.message,
+    lastTransitionTime: transitioned || !previous ? toKubeTime(now) : previous.lastTransitionTime,
+    ...(observedGeneration === undefined ? {} : { observedGeneration }),
+  };
+  if (index >= 0) conditions[index] = current;
+  else conditions.push(current);
+  return { previous, current, transitioned };
+}
+
+/** Adds every missing condition type as Unknown, the state before the first observation. */
+export function initializeConditions(
+  conditions: Condition[],
+  observedGeneration: number | undefined,
+  now: Date,
+  reason: Reason,
+): void {
+  for (const type of CONDITION_TYPES) {
+    if (!findCondition(conditions, type)) {
+      setCondition(
+        conditions,
+        { type, status: 'Unknown', reason, message: 'The operator has not observed this yet.' },
+        observedGeneration,
+        now,
+      );
+    }
+  }
+}
+
+export function isTrue(conditions: readonly Condition[] | undefined, type: ConditionType): boolean {
+  return findCondition(conditions, type)?.status === 'True';
+}

@@ -1,0 +1,150 @@
+// reconcile(key): fetch, handle deletion, then the named steps, ending with the status write.
+// Contract: a returned result may ask for a requeue after a delay (an expected waiting state);
+// a thrown error is transient and retried with rate-limited backoff; a TerminalError is
+// recorded in status and not retried until the resource changes.
+import type { Logger } from 'pino';
+import type { ModelDeployment } from '../api/model-deployment.ts';
+import { isNotFound, TerminalError } from '../errors.ts';
+import type { OperatorMetrics } from '../http/metrics.ts';
+import { RESOURCES, resourcePath, type KubeClient } from '../kube/client.ts';
+import type { Clock } from '../util/clock.ts';
+import type { ChildOptions } from './children/deployment.ts';
+import { initializeConditions } from './conditions.ts';
+import {
+  updateCondition,
+  type ObjectCache,
+  type ReconcileContext,
+  type ReconcileStep,
+} from './context.ts';
+import type { EventRecorder } from './events.ts';
+import { Reason } from './reasons.ts';
+import { ensureChildren } from './steps/ensure-children.ts';
+import { evaluate } from './steps/evaluate.ts';
+import { observeRollout } from './steps/observe-rollout.ts';
+import { probe } from './steps/probe.ts';
+import { retrain } from './steps/retrain.ts';
+import { writeStatus } from './steps/write-status.ts';
+
+/** Steps after fetch and deletion handling, in order. write-status always comes last. */
+export const STEPS: readonly ReconcileStep[] = [
+  ensureChildren,
+  observeRollout,
+  probe,
+  evaluate,
+  retrain,
+];
+
+export type ReconcileOutcome =
+  | { kind: 'done' }
+  /** `requested` when a step asked for the delay, false for the periodic resync. */
+  | { kind: 'requeue'; afterMs: number; requested: boolean }
+  | { kind: 'terminal'; reason: string; message: string };
+
+export interface ReconcilerOptions {
+  kube: KubeClient;
+  cache: ObjectCache;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  clock: Clock;
+  log: Logger;
+  children: ChildOptions;
+  /** Periodic requeue of every resource, so drift in children is repaired. */
+  resyncMs: number;
+}
+
+export class Reconciler {
+  private readonly options: ReconcilerOptions;
+  private readonly memories = new Map<string, Map<string, unknown>>();
+
+  constructor(options: ReconcilerOptions) {
+    this.options = options;
+  }
+
+  /** Drops the in-memory state of a deleted resource. */
+  forget(key: string): void {
+    this.memories.delete(key);
+  }
+
+  async reconcile(key: string, log: Logger): Promise<ReconcileOutcome> {
+    const resource = await this.fetch(key);
+    if (!resource) {
+      log.debug('resource is gone');
+      this.forget(key);
+      return { kind: 'done' };
+    }
+    // Owner references let the garbage collector delete the children, so no finalizer is needed.
+    if (resource.metadata.deletionTimestamp) {
+      log.debug('resource is being deleted');
+      return { kind: 'done' };
+    }
+    const context = this.context(key, resource, log);
+    try {
+      for (const step of STEPS) {
+        log.debug({ step: step.name }, 'running step');
+        await step.run(context);
+      }
+    } catch (error) {
+      if (!(error instanceof TerminalError)) throw error;
+      updateCondition(
+        context,
+        { type: 'Progressing', status: 'False', reason: error.reason, message: error.message },
+        true,
+      );
+      await writeStatus.run(context);
+      await this.flushEvents(context);
+      return { kind: 'terminal', reason: error.reason, message: error.message };
+    }
+    await writeStatus.run(context);
+    await this.flushEvents(context);
+    const requested =
+      context.requeueAfterMs !== undefined && context.requeueAfterMs < this.options.resyncMs;
+    const afterMs = requested ? (context.requeueAfterMs ?? 0) : this.options.resyncMs;
+    return { kind: 'requeue', afterMs, requested };
+  }
+
+  private async fetch(key: string): Promise<ModelDeployment | undefined> {
+    const [namespace, name] = key.split('/');
+    try {
+      return await this.options.kube.get<ModelDeployment>(
+        resourcePath(RESOURCES.modelDeployments, namespace, name),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private context(key: string, resource: ModelDeployment, log: Logger): ReconcileContext {
+    let memory = this.memories.get(key);
+    if (!memory) {
+      memory = new Map();
+      this.memories.set(key, memory);
+    }
+    const now = this.options.clock.now();
+    const status = structuredClone(resource.status ?? {});
+    status.conditions ??= [];
+    initializeConditions(status.conditions, resource.metadata.generation, now, Reason.Reconciling);
+    return {
+      key,
+      log,
+      clock: this.options.clock,
+      now,
+      kube: this.options.kube,
+      cache: this.options.cache,
+      events: this.options.events,
+      metrics: this.options.metrics,
+      options: this.options.children,
+      memory,
+      resource,
+      status,
+      pendingEvents: [],
+      pods: [],
+    };
+  }
+
+  private async flushEvents(context: ReconcileContext): Promise<void> {
+    for (const event of context.pendingEvents.splice(0)) {
+      await context.events.record(context.resource, event);
+    }
+  }
+}

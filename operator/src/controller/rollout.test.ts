@@ -1,0 +1,176 @@
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { Condition } from '../api/model-deployment.ts';
+import { summarizeHealth } from './health.ts';
+import { deriveRollout, findCrashLoop, findUnreadyPods, parseReadyReply } from './rollout.ts';
+
+function deployment(status: V1Deployment['status'], generation = 1): V1Deployment {
+  return { metadata: { generation }, status: { observedGeneration: generation, ...status } };
+}
+
+const uri = 'file:///models/v1';
+
+describe('deriveRollout', () => {
+  it('reports a complete rollout as Available', () => {
+    const state = deriveRollout(
+      2,
+      uri,
+      deployment({ replicas: 2, updatedReplicas: 2, availableReplicas: 2, readyReplicas: 2 }),
+      undefined,
+    );
+    expect(state.available).toMatchObject({ status: 'True', reason: 'MinimumReplicasAvailable' });
+    expect(state.progressing).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+  });
+
+  it('reports old pods as Progressing', () => {
+    const state = deriveRollout(
+      2,
+      uri,
+      deployment({ replicas: 3, updatedReplicas: 1, availableReplicas: 2 }),
+      undefined,
+    );
+    expect(state.available.status).toBe('True');
+    expect(state.progressing).toMatchObject({ status: 'True', reason: 'RolloutInProgress' });
+  });
+
+  it('waits for the Deployment controller to observe a new generation', () => {
+    const stale: V1Deployment = {
+      metadata: { generation: 3 },
+      status: { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
+    };
+    expect(deriveRollout(1, uri, stale, undefined).progressing.status).toBe('True');
+  });
+
+  it('names the URI on a model load failure', () => {
+    const failure = {
+      reason: 'ModelLoadFailed' as const,
+      pod: 'cars-abc',
+      message: 'model.json not found',
+    };
+    const state = deriveRollout(
+      1,
+      uri,
+      deployment({ replicas: 1, updatedReplicas: 1, availableReplicas: 0 }),
+      failure,
+    );
+    expect(state.available).toMatchObject({ status: 'False', reason: 'ModelLoadFailed' });
+    expect(state.available.message).toContain(uri);
+    expect(state.available.message).toContain('model.json not found');
+  });
+
+  it('reports zero replicas as unavailable', () => {
+    expect(deriveRollout(0, uri, deployment({}), undefined).available.reason).toBe('ScaledToZero');
+  });
+
+  it('reports an exceeded progress deadline', () => {
+    const stuck = deployment({
+      replicas: 1,
+      conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+    });
+    expect(deriveRollout(1, uri, stuck, undefined).progressing).toMatchObject({
+      status: 'False',
+      reason: 'ProgressDeadlineExceeded',
+    });
+  });
+});
+
+function pod(status: V1Pod['status']): V1Pod {
+  return { metadata: { name: 'p' }, status };
+}
+
+describe('pod diagnosis', () => {
+  it('finds a crash loop with its termination message', () => {
+    const crashing = pod({
+      containerStatuses: [
+        {
+          name: 'model-server',
+          image: 'x',
+          imageID: '',
+          ready: false,
+          restartCount: 3,
+          state: { waiting: { reason: 'CrashLoopBackOff' } },
+          lastState: { terminated: { exitCode: 1, message: 'cannot read model.json' } },
+        },
+      ],
+    });
+    expect(findCrashLoop([crashing])?.message).toContain('cannot read model.json');
+  });
+
+  it('finds running unready pods', () => {
+    const unready = pod({
+      phase: 'Running',
+      podIP: '127.0.0.5',
+      containerStatuses: [
+        {
+          name: 'model-server',
+          image: 'x',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { running: {} },
+        },
+      ],
+    });
+    expect(findUnreadyPods([unready])).toHaveLength(1);
+  });
+});
+
+describe('parseReadyReply', () => {
+  it.each([
+    [200, '{"ready":true}', undefined],
+    [503, '{"state":"loading","message":"loading model"}', undefined],
+    [
+      503,
+      '{"error":"ArtifactNotFound","message":"model.json not found"}',
+      'model.json not found: ArtifactNotFound',
+    ],
+    [503, 'artifact sha256 mismatch', 'artifact sha256 mismatch'],
+  ])('reads %i %s', (status, body, expected) => {
+    expect(parseReadyReply(status, body)).toBe(expected);
+  });
+});
+
+function conditions(
+  available: string,
+  progressing: string,
+  degraded: string,
+  progressingReason = 'RolloutComplete',
+): Condition[] {
+  const at = '2025-01-01T00:00:00Z';
+  return [
+    {
+      type: 'Available',
+      status: available as Condition['status'],
+      reason: 'R',
+      message: '',
+      lastTransitionTime: at,
+    },
+    {
+      type: 'Progressing',
+      status: progressing as Condition['status'],
+      reason: progressingReason,
+      message: '',
+      lastTransitionTime: at,
+    },
+    {
+      type: 'Degraded',
+      status: degraded as Condition['status'],
+      reason: 'R',
+      message: '',
+      lastTransitionTime: at,
+    },
+  ];
+}
+
+describe('summarizeHealth', () => {
+  it.each([
+    [conditions('True', 'False', 'False'), 'Healthy'],
+    [conditions('True', 'False', 'True'), 'Degraded'],
+    [conditions('True', 'True', 'False', 'RolloutInProgress'), 'Progressing'],
+    [conditions('False', 'True', 'Unknown', 'RolloutInProgress'), 'Progressing'],
+    [conditions('False', 'True', 'Unknown', 'ModelLoadFailed'), 'Unavailable'],
+    [conditions('True', 'False', 'Unknown'), 'Unknown'],
+  ])('summarizes case %#', (input, expected) => {
+    expect(summarizeHealth(input)).toBe(expected);
+  });
+});

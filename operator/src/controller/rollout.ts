@@ -1,0 +1,175 @@
+// Available and Progressing derived from the Deployment and its pods. Pure functions, so the
+// rules can be read and tested without a cluster.
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { ConditionUpdate } from './conditions.ts';
+import { Reason } from './reasons.ts';
+import { CONTAINER_NAME } from './children/deployment.ts';
+
+/** Why serving pods fail, as found in pod status or the server's ready endpoint. */
+export interface PodFailure {
+  reason: typeof Reason.ModelLoadFailed | typeof Reason.ServerCrashLooping;
+  pod: string;
+  message: string;
+}
+
+export interface ReplicaCounts {
+  replicas: number;
+  readyReplicas: number;
+  updatedReplicas: number;
+  availableReplicas: number;
+}
+
+export interface RolloutState {
+  counts: ReplicaCounts;
+  complete: boolean;
+  available: ConditionUpdate;
+  progressing: ConditionUpdate;
+}
+
+/** Restarts after which an exiting model-server container counts as crash-looping. */
+const CRASH_RESTARTS = 2;
+
+function serverStatus(pod: V1Pod) {
+  return pod.status?.containerStatuses?.find((status) => status.name === CONTAINER_NAME);
+}
+
+/** Returns a crash-looping model-server container's failure, from its last termination. */
+export function findCrashLoop(pods: readonly V1Pod[]): PodFailure | undefined {
+  for (const pod of pods) {
+    const status = serverStatus(pod);
+    if (!status) continue;
+    const waiting = status.state?.waiting?.reason;
+    if (waiting !== 'CrashLoopBackOff' && (status.restartCount ?? 0) < CRASH_RESTARTS) continue;
+    const terminated = status.lastState?.terminated ?? status.state?.terminated;
+    if (!terminated) continue;
+    const detail = terminated.message?.trim() || terminated.reason || 'no termination message';
+    return {
+      reason: Reason.ServerCrashLooping,
+      pod: pod.metadata?.name ?? '',
+      message: `model-server exited with code ${terminated.exitCode} (${status.restartCount ?? 0} restarts): ${detail}`,
+    };
+  }
+  return undefined;
+}
+
+/** Returns running pods whose model-server container started but is not ready. */
+export function findUnreadyPods(pods: readonly V1Pod[]): V1Pod[] {
+  return pods.filter((pod) => {
+    if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running' || !pod.status.podIP) {
+      return false;
+    }
+    const status = serverStatus(pod);
+    return Boolean(status?.state?.running) && status?.ready !== true;
+  });
+}
+
+function counts(deployment: V1Deployment | undefined): ReplicaCounts {
+  const status = deployment?.status;
+  return {
+    replicas: status?.replicas ?? 0,
+    readyReplicas: status?.readyReplicas ?? 0,
+    updatedReplicas: status?.updatedReplicas ?? 0,
+    availableReplicas: status?.availableReplicas ?? 0,
+  };
+}
+
+function deadlineExceeded(deployment: V1Deployment | undefined): boolean {
+  return Boolean(
+    deployment?.status?.conditions?.some(
+      (condition) =>
+        condition.type === 'Progressing' && condition.reason === 'ProgressDeadlineExceeded',
+    ),
+  );
+}
+
+/** Derives the Available and Progressing conditions of a ModelDeployment. */
+export function deriveRollout(
+  desired: number,
+  modelUri: string,
+  deployment: V1Deployment | undefined,
+  failure: PodFailure | undefined,
+): RolloutState {
+  const replicaCounts = counts(deployment);
+  const { replicas, updatedReplicas, availableReplicas } = replicaCounts;
+  const observed =
+    deployment !== undefined &&
+    (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
+  const complete =
+    observed && updatedReplicas === desired && replicas === desired && availableReplicas >= desired;
+  const failureMessage =
+    failure && `pod ${failure.pod} cannot serve model ${modelUri}: ${failure.message}`;
+
+  let progressing: ConditionUpdate;
+  if (deadlineExceeded(deployment)) {
+    progressing = {
+      type: 'Progressing',
+      status: 'False',
+      reason: Reason.ProgressDeadlineExceeded,
+      message:
+        failureMessage ?? 'The rollout did not progress within the Deployment progress deadline.',
+    };
+  } else if (!complete) {
+    progressing = {
+      type: 'Progressing',
+      status: 'True',
+      reason: failure?.reason ?? Reason.RolloutInProgress,
+      message:
+        failureMessage ??
+        `${updatedReplicas} of ${desired} pods updated, ${availableReplicas} available, ${replicas} in total.`,
+    };
+  } else {
+    progressing = {
+      type: 'Progressing',
+      status: 'False',
+      reason: Reason.RolloutComplete,
+      message: `All ${desired} pods run the current model ${modelUri}.`,
+    };
+  }
+
+  let available: ConditionUpdate;
+  if (desired === 0) {
+    available = {
+      type: 'Available',
+      status: 'False',
+      reason: Reason.ScaledToZero,
+      message: 'spec.replicas is 0, so no pod serves the model.',
+    };
+  } else if (availableReplicas >= desired) {
+    available = {
+      type: 'Available',
+      status: 'True',
+      reason: Reason.MinimumReplicasAvailable,
+      message: `${availableReplicas}/${desired} serving pods available.`,
+    };
+  } else {
+    available = {
+      type: 'Available',
+      status: 'False',
+      reason: failure?.reason ?? Reason.MinimumReplicasUnavailable,
+      message: failureMessage ?? `${availableReplicas}/${desired} serving pods available.`,
+    };
+  }
+  return { counts: replicaCounts, complete, available, progressing };
+}
+
+/**
+ * Reads a model server's ready-endpoint reply and returns the load failure it reports, if any.
+ * A 503 whose body names an error (JSON `error`/`message`/`reason`, or plain text) counts as a
+ * failure unless it says the model is still loading.
+ */
+export function parseReadyReply(status: number, body: string): string | undefined {
+  if (status < 500) return undefined;
+  let detail = body.trim();
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    const state = typeof parsed.state === 'string' ? parsed.state.toLowerCase() : '';
+    if (state === 'loading' || state === 'starting') return undefined;
+    const fields = ['message', 'error', 'reason'].map((key) => parsed[key]);
+    detail = fields.filter((value) => typeof value === 'string').join(': ') || detail;
+  } catch {
+    // A plain-text body is used as the message as it is.
+  }
+  if (/\bloading\b/i.test(detail) && !/fail|error|invalid|not found|mismatch/i.test(detail))
+    return undefined;
+  return detail || `ready endpoint returned ${status}`;
+}

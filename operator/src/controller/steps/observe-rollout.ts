@@ -1,0 +1,83 @@
+// Derives Available and Progressing from the Deployment and its pods, asking unready pods'
+// model servers why they are not ready, so a broken artifact shows as ModelLoadFailed.
+import type { V1Pod } from '@kubernetes/client-node';
+import { errorMessage } from '../../errors.ts';
+import { READY_PATH, serverPort } from '../children/deployment.ts';
+import {
+  requeueAfter,
+  updateCondition,
+  type ReconcileContext,
+  type ReconcileStep,
+} from '../context.ts';
+import { Reason } from '../reasons.ts';
+import {
+  deriveRollout,
+  findCrashLoop,
+  findUnreadyPods,
+  parseReadyReply,
+  type PodFailure,
+} from '../rollout.ts';
+
+/** Requeue delay while a rollout is under way or pods are not ready. */
+export const ROLLOUT_POLL_MS = 5000;
+const READY_TIMEOUT_MS = 2000;
+
+async function askReadyEndpoint(
+  context: ReconcileContext,
+  pod: V1Pod,
+): Promise<PodFailure | undefined> {
+  const url = `http://${pod.status?.podIP}:${serverPort(context.resource)}${READY_PATH}`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(READY_TIMEOUT_MS) });
+    const message = parseReadyReply(response.status, await response.text());
+    if (message === undefined) return undefined;
+    return { reason: Reason.ModelLoadFailed, pod: pod.metadata?.name ?? '', message };
+  } catch (error) {
+    // The pod may be starting or unreachable from the operator; readiness then stays as it is.
+    context.log.debug(
+      { pod: pod.metadata?.name, err: errorMessage(error) },
+      'ready endpoint unreachable',
+    );
+    return undefined;
+  }
+}
+
+async function findFailure(context: ReconcileContext): Promise<PodFailure | undefined> {
+  const crash = findCrashLoop(context.pods);
+  if (crash) return crash;
+  for (const pod of findUnreadyPods(context.pods)) {
+    const failure = await askReadyEndpoint(context, pod);
+    if (failure) return failure;
+  }
+  return undefined;
+}
+
+export const observeRollout: ReconcileStep = {
+  name: 'observe-rollout',
+  async run(context) {
+    const { resource, status } = context;
+    const desired = resource.spec.replicas;
+    const failure = await findFailure(context);
+    const rollout = deriveRollout(
+      desired,
+      context.model?.uri ?? resource.spec.model.uri,
+      context.deployment,
+      failure,
+    );
+
+    status.replicas = rollout.counts.replicas;
+    status.readyReplicas = rollout.counts.readyReplicas;
+    status.updatedReplicas = rollout.counts.updatedReplicas;
+    status.availableReplicas = rollout.counts.availableReplicas;
+    status.summary = { ...status.summary, ready: `${rollout.counts.readyReplicas}/${desired}` };
+
+    updateCondition(context, rollout.available, rollout.available.status !== 'True' && desired > 0);
+    updateCondition(
+      context,
+      rollout.progressing,
+      rollout.progressing.reason !== Reason.RolloutInProgress &&
+        rollout.progressing.reason !== Reason.RolloutComplete,
+    );
+    if (!rollout.complete || failure) requeueAfter(context, ROLLOUT_POLL_MS);
+  },
+};

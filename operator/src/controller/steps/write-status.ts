@@ -1,0 +1,46 @@
+// Writes the status draft through the status subresource when it differs from the stored one.
+// The PUT carries the fetched resourceVersion, so a concurrent write fails with 409 and the
+// reconcile is retried from a fresh read.
+import { isDeepStrictEqual } from 'node:util';
+import { Label } from '../../api/labels.ts';
+import type { ModelDeployment } from '../../api/model-deployment.ts';
+import { isConflict } from '../../errors.ts';
+import { RESOURCES, resourcePath } from '../../kube/client.ts';
+import type { ReconcileContext, ReconcileStep } from '../context.ts';
+import { summarizeHealth } from '../health.ts';
+
+/** Fills the fields derived from the rest of the draft. */
+export function finalizeStatus(context: ReconcileContext): void {
+  const { resource, status } = context;
+  status.observedGeneration = resource.metadata.generation;
+  status.selector = `${Label.modelDeployment}=${resource.metadata.name ?? ''}`;
+  status.health = summarizeHealth(status.conditions);
+}
+
+export const writeStatus: ReconcileStep = {
+  name: 'write-status',
+  async run(context) {
+    finalizeStatus(context);
+    const { resource, metrics } = context;
+    // The JSON round trip drops undefined fields, which the stored status never has.
+    const status = JSON.parse(JSON.stringify(context.status)) as ModelDeployment['status'];
+    if (isDeepStrictEqual(resource.status ?? {}, status)) {
+      metrics.statusWrites.inc({ outcome: 'unchanged' });
+      return;
+    }
+    const body: ModelDeployment = { ...resource, status };
+    const path = resourcePath(
+      RESOURCES.modelDeployments,
+      resource.metadata.namespace,
+      resource.metadata.name,
+      'status',
+    );
+    try {
+      await context.kube.replace(path, body);
+      metrics.statusWrites.inc({ outcome: 'written' });
+    } catch (error) {
+      if (isConflict(error)) metrics.statusWrites.inc({ outcome: 'conflict' });
+      throw error;
+    }
+  },
+};
