@@ -34,6 +34,44 @@ export const Reason = {
   RetrainingIdle: 'RetrainingIdle',
   /** A reconcile failed with an unexpected error and is retried. */
   ReconcileError: 'ReconcileError',
+
+  // Monitoring: the Degraded condition and metric Events.
+  /** Every metric with a verdict is within its thresholds. */
+  MetricsHealthy: 'MetricsHealthy',
+  /** A metric breached its threshold for the sustained window. */
+  ThresholdBreached: 'ThresholdBreached',
+  /** No metric has enough samples in the window for a verdict. */
+  InsufficientSamples: 'InsufficientSamples',
+  /** maxProbeErrors consecutive probes failed. */
+  ProbeFailed: 'ProbeFailed',
+  /** A metric's probe state became Breached. */
+  MetricBreached: 'MetricBreached',
+  /** A metric's probe state became Healthy. */
+  MetricHealthy: 'MetricHealthy',
+  /** A metric's probe state became Unknown. */
+  MetricUnknown: 'MetricUnknown',
+
+  // Retraining: the Retraining condition and its Events.
+  /** A retraining Job is running. */
+  RetrainingJobRunning: 'RetrainingJobRunning',
+  /** The last retraining Job produced a model. */
+  RetrainingSucceeded: 'RetrainingSucceeded',
+  /** The last retraining Job failed for a reason other than the two below. */
+  RetrainingJobFailed: 'RetrainingJobFailed',
+  /** The Job's pods failed more often than its backoffLimit (batch/v1 reason). */
+  BackoffLimitExceeded: 'BackoffLimitExceeded',
+  /** The Job ran longer than its activeDeadlineSeconds (batch/v1 reason). */
+  DeadlineExceeded: 'DeadlineExceeded',
+  /** maxAttempts consecutive attempts failed; retraining waits for a spec change. */
+  RetrainingMaxAttempts: 'RetrainingMaxAttempts',
+  /** A trained model waits for the modelwarden.io/promote annotation. */
+  AwaitingPromotion: 'AwaitingPromotion',
+  /** A trained model was rolled out and is being verified. */
+  ModelPromoted: 'ModelPromoted',
+  /** A promoted model passed its verification window. */
+  ModelVerified: 'ModelVerified',
+  /** A promoted model was worse than its predecessor and was replaced by it. */
+  ModelRolledBack: 'ModelRolledBack',
 } as const;
 
 export type Reason = (typeof Reason)[keyof typeof Reason];
