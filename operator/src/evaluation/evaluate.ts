@@ -8,13 +8,12 @@ import type { MetricName, MetricStatus, MetricThreshold, ProbeStatus } from '../
 import type { WindowedValues } from '../probing/window.ts';
 import { describeMetric, formatMetricValue } from './format.ts';
 
-/** Reasons of the Degraded condition, shared with Events and metric labels. */
+/** Reasons of the Degraded condition; the same strings are in controller/reasons.ts. */
 export const DegradedReason = {
   MetricsHealthy: 'MetricsHealthy',
   ThresholdBreached: 'ThresholdBreached',
   InsufficientSamples: 'InsufficientSamples',
   ProbeFailed: 'ProbeFailed',
-  MonitoringDisabled: 'MonitoringDisabled',
 } as const;
 export type DegradedReason = (typeof DegradedReason)[keyof typeof DegradedReason];
 

@@ -2,8 +2,10 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   buildRetrainingJob,
+  datasetPath,
   jobOutcome,
   retrainingJobName,
+  servingUri,
   type RetrainingJobInput,
 } from './job.ts';
 
@@ -76,7 +78,8 @@ describe('buildRetrainingJob', () => {
     ]);
     expect(job.metadata?.labels).toEqual({
       team: 'ml',
-      'modelwarden.io/deployment': 'cars',
+      'app.kubernetes.io/managed-by': 'modelwarden',
+      'modelwarden.io/model-deployment': 'cars',
       'modelwarden.io/retrain-attempt': '2',
     });
   });
@@ -121,8 +124,71 @@ describe('buildRetrainingJob', () => {
     expect(bare.spec?.template.spec?.containers[0]?.args?.[0]).toBe('train');
   });
 
+  it('completes the model-server train args', () => {
+    expect(container?.args).toEqual([
+      'train',
+      '--data',
+      '/var/lib/modelwarden/feedback',
+      '--out',
+      '/var/lib/modelwarden/output/cars/retrain-2',
+      '--version',
+      'retrain-2',
+      '--termination-message-path',
+      '/dev/termination-log',
+    ]);
+  });
+
+  it('adds the base dataset and keeps flags the template sets', () => {
+    const template = structuredClone(input.template);
+    const spec = template.spec as { template: { spec: { containers: { args: string[] }[] } } };
+    const first = spec.template.spec.containers[0];
+    if (first) first.args = ['train', '--version', 'mine'];
+    const job = buildRetrainingJob({
+      ...input,
+      template,
+      baseDataset: 'pvc://models/data/cars.json',
+    });
+    expect(job.spec?.template.spec?.containers[0]?.args).toEqual([
+      'train',
+      '--version',
+      'mine',
+      '--data',
+      '/var/lib/modelwarden/feedback',
+      '--data',
+      '/var/lib/modelwarden/output/data/cars.json',
+      '--out',
+      '/var/lib/modelwarden/output/cars/retrain-2',
+      '--termination-message-path',
+      '/dev/termination-log',
+    ]);
+  });
+
   it('leaves the template untouched', () => {
     expect(input.template.spec).not.toHaveProperty('backoffLimit');
+  });
+});
+
+describe('servingUri', () => {
+  const output = { claimName: 'models', pathPrefix: 'cars' };
+
+  it.each([
+    ['file:///var/lib/modelwarden/output/cars/retrain-1', 'pvc://models/cars/retrain-1'],
+    ['file:///var/lib/modelwarden/output/cars/retrain-1/', 'pvc://models/cars/retrain-1'],
+    ['file:///elsewhere/model', 'file:///elsewhere/model'],
+    ['pvc://models/cars/retrain-1', 'pvc://models/cars/retrain-1'],
+  ])('maps %s', (reported, expected) => {
+    expect(servingUri(reported, output)).toBe(expected);
+  });
+});
+
+describe('datasetPath', () => {
+  it.each([
+    ['file:///data/cars.json', '/data/cars.json'],
+    ['/data/cars.json', '/data/cars.json'],
+    ['pvc://models/base/cars.json', '/var/lib/modelwarden/output/base/cars.json'],
+    ['pvc://other/cars.json', 'pvc://other/cars.json'],
+  ])('maps %s', (uri, expected) => {
+    expect(datasetPath(uri, 'models')).toBe(expected);
   });
 });
 

@@ -8,6 +8,7 @@ import type {
   V1Pod,
   V1Volume,
 } from '@kubernetes/client-node';
+import { Label, MANAGED_BY } from '../api/labels.ts';
 import { API_VERSION, KIND } from '../api/model-deployment.ts';
 import type { JobTemplate } from '../api/retraining.ts';
 import type { Trigger } from './triggers.ts';
@@ -16,8 +17,6 @@ import type { Trigger } from './triggers.ts';
 export const FEEDBACK_MOUNT = '/var/lib/modelwarden/feedback';
 /** Mount path of the output claim in the Job. */
 export const OUTPUT_MOUNT = '/var/lib/modelwarden/output';
-/** Label carrying the ModelDeployment name on every Job, so the operator can list them. */
-export const DEPLOYMENT_LABEL = 'modelwarden.io/deployment';
 export const ATTEMPT_LABEL = 'modelwarden.io/retrain-attempt';
 export const TRIGGER_ANNOTATION = 'modelwarden.io/trigger';
 export const VERSION_ANNOTATION = 'modelwarden.io/model-version';
@@ -55,7 +54,7 @@ export interface RetrainingJobInput {
   baseDataset: string | undefined;
   trigger: Trigger;
   triggerDetail: string;
-  /** Image of the default trainer, used when the template lists no containers. */
+  /** Image of the trainer container used when the template lists no containers. */
   trainerImage: string;
 }
 
@@ -68,30 +67,60 @@ export function outputLocation(
   return { uri: `pvc://${output.claimName}/${relative}`, path: `${OUTPUT_MOUNT}/${relative}` };
 }
 
+const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+
 /**
- * Builds the default trainer container: `model-server train` on the captured feedback rows and the optional base
- * dataset, writing the artifact to MODELWARDEN_OUTPUT_DIR and its URI to the termination log.
+ * Maps a dataset URI to a path the trainer can read: file:// URIs and plain paths as they are,
+ * pvc:// URIs of the output claim to its mount. Other URIs pass unchanged.
  */
-export function defaultTrainerContainer(image: string): V1Container {
-  return {
-    name: 'trainer',
-    image,
-    args: [
-      'train',
-      '--feedback-dir',
-      '$(MODELWARDEN_FEEDBACK_DIR)',
-      '--base-dataset',
-      '$(MODELWARDEN_BASE_DATASET)',
-      '--output',
-      '$(MODELWARDEN_OUTPUT_DIR)',
-      '--artifact-uri',
-      '$(MODELWARDEN_OUTPUT_URI)',
-      '--version',
-      '$(MODELWARDEN_NEW_VERSION)',
+export function datasetPath(uri: string, outputClaim: string): string {
+  if (uri.startsWith('file://')) return decodeURIComponent(new URL(uri).pathname);
+  const prefix = `pvc://${outputClaim}/`;
+  if (uri.startsWith(prefix)) return `${OUTPUT_MOUNT}/${uri.slice(prefix.length)}`;
+  return uri;
+}
+
+/**
+ * Completes a `model-server train` container, the default trainer: adds the captured feedback
+ * and the base dataset as --data, and --out, --version and --termination-message-path, unless
+ * its args set them already. The template supplies --features, --label and --name. Containers
+ * whose first arg is not `train` are left as they are.
+ */
+export function completeTrainerArgs(
+  container: V1Container,
+  input: RetrainingJobInput,
+  output: { path: string },
+): V1Container {
+  const args = container.args ?? [];
+  if (args[0] !== 'train') return container;
+  const has = (flag: string): boolean =>
+    args.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+  const extra: string[] = [];
+  if (!has('--data')) {
+    if (input.feedbackClaim) extra.push('--data', FEEDBACK_MOUNT);
+    if (input.baseDataset)
+      extra.push('--data', datasetPath(input.baseDataset, input.output.claimName));
+  }
+  if (!has('--out')) extra.push('--out', output.path);
+  if (!has('--version')) extra.push('--version', retrainedVersion(input.attempt));
+  if (!has('--termination-message-path')) {
+    extra.push(
       '--termination-message-path',
-      '/dev/termination-log',
-    ],
-  };
+      container.terminationMessagePath ?? DEFAULT_TERMINATION_MESSAGE_PATH,
+    );
+  }
+  return { ...container, args: [...args, ...extra] };
+}
+
+/**
+ * Maps the artifact URI a Job reported to one the serving pods can load: a file:// URI inside
+ * the output mount becomes pvc://CLAIM/PATH, since the serving pods mount the claim elsewhere.
+ */
+export function servingUri(reported: string, output: RetrainingJobInput['output']): string {
+  if (!reported.startsWith('file://')) return reported;
+  const path = decodeURIComponent(new URL(reported).pathname).replace(/\/+$/, '');
+  if (!path.startsWith(`${OUTPUT_MOUNT}/`)) return reported;
+  return `pvc://${output.claimName}/${path.slice(OUTPUT_MOUNT.length + 1)}`;
 }
 
 /** Builds the Job from spec.retraining.jobTemplate with the operator's env and volumes added. */
@@ -101,9 +130,12 @@ export function buildRetrainingJob(input: RetrainingJobInput): V1Job {
   const output = outputLocation(input.output, version);
   const spec = structuredClone(template.spec) as V1JobSpec;
   const podSpec = spec.template?.spec ?? { containers: [] };
-  const containers = podSpec.containers?.length
+  const templateContainers = podSpec.containers?.length
     ? podSpec.containers
-    : [defaultTrainerContainer(input.trainerImage)];
+    : [{ name: 'trainer', image: input.trainerImage, args: ['train'] }];
+  const containers = templateContainers.map((container) =>
+    completeTrainerArgs(container, input, output),
+  );
 
   const env: V1EnvVar[] = [
     { name: 'MODELWARDEN_CURRENT_MODEL_URI', value: input.currentModel.uri },
@@ -146,7 +178,8 @@ export function buildRetrainingJob(input: RetrainingJobInput): V1Job {
 
   const labels = {
     ...template.metadata?.labels,
-    [DEPLOYMENT_LABEL]: deployment.name,
+    [Label.managedBy]: MANAGED_BY,
+    [Label.modelDeployment]: deployment.name,
     [ATTEMPT_LABEL]: String(attempt),
   };
   return {

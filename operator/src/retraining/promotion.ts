@@ -1,32 +1,13 @@
 // Promotion of retrained models, verification after promotion, and the model lineage.
 import type { MetricThreshold } from '../api/monitoring.ts';
 import type { ModelHistoryEntry } from '../api/retraining.ts';
+import { HISTORY_LIMIT } from '../controller/history.ts';
 
 /** Annotation naming the version a Manual promotion policy should roll out. */
 export const PROMOTE_ANNOTATION = 'modelwarden.io/promote';
 
-/** Entries status.history keeps, matching the CRD's maxItems. */
-export const MAX_HISTORY = 50;
-
 function capped(history: ModelHistoryEntry[]): ModelHistoryEntry[] {
-  return history.slice(-MAX_HISTORY);
-}
-
-/** Adds the spec's model as the first, active entry when the lineage is empty. */
-export function seedHistory(
-  history: readonly ModelHistoryEntry[],
-  model: { uri: string; version: string | undefined; sha256: string | undefined },
-): ModelHistoryEntry[] {
-  if (history.length > 0) return [...history];
-  return [
-    {
-      version: model.version ?? 'initial',
-      uri: model.uri,
-      ...(model.sha256 ? { sha256: model.sha256 } : {}),
-      reason: 'Spec',
-      outcome: 'Active',
-    },
-  ];
+  return history.slice(-HISTORY_LIMIT);
 }
 
 /** Records a trained, not yet promoted artifact as Pending. */
@@ -65,18 +46,6 @@ export function recordRollback(
     if (entry.version === previousVersion) return { ...entry, outcome: 'Active', promotedAt: at };
     return entry;
   });
-}
-
-/** Marks a Pending version Rejected, when a newer candidate replaces it. */
-export function recordRejection(
-  history: readonly ModelHistoryEntry[],
-  version: string,
-): ModelHistoryEntry[] {
-  return history.map((entry) =>
-    entry.version === version && entry.outcome === 'Pending'
-      ? { ...entry, outcome: 'Rejected' }
-      : entry,
-  );
 }
 
 /** Decision at the end of a verification window. */

@@ -1,10 +1,9 @@
-// Probe step: scrapes the serving pods' metrics every spec.monitoring.interval. This minimal
-// version does nothing; probing lives in operator/src/probing/ and plugs in here.
+// Probe step: scrapes the serving pods (or queries Prometheus) once per
+// spec.monitoring.interval; the work is in operator/src/probing/run.ts.
 import type { ReconcileStep } from '../context.ts';
+import { runProbe } from '../../probing/run.ts';
 
 export const probe: ReconcileStep = {
   name: 'probe',
-  async run() {
-    // Intentionally empty until probing is wired in.
-  },
+  run: runProbe,
 };
