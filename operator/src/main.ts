@@ -98,6 +98,7 @@ async function main(config: OperatorConfig): Promise<number> {
       log.error({ err: errorMessage(error) }, 'shutdown failed');
     }
     clearTimeout(timeout);
+    log.info('operator stopped');
     finished(process.exitCode === 1 ? 1 : 0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

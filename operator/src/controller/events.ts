@@ -105,6 +105,8 @@ export class EventRecorder {
       this.prune(now.getTime(), windowMs);
       metrics.eventsTotal.inc({ type: event.type, reason: event.reason, outcome: 'sent' });
     } catch (error) {
+      // The Event may have expired; the next repeat then creates a new one.
+      this.series.delete(seriesKey);
       metrics.eventsTotal.inc({ type: event.type, reason: event.reason, outcome: 'failed' });
       log.warn({ err: errorMessage(error), reason: event.reason }, 'recording event failed');
     }

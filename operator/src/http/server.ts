@@ -18,8 +18,7 @@ export async function startHttpServer(options: {
   health: HealthSource;
 }): Promise<FastifyInstance> {
   const server = Fastify({
-    loggerInstance: options.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    loggerInstance: options.log.child({ subsystem: 'http' }) as FastifyBaseLogger,
   });
 
   server.setErrorHandler((error: FastifyError, request, reply) => {
@@ -34,7 +33,10 @@ export async function startHttpServer(options: {
     });
   });
 
-  server.get('/metrics', async (_request, reply) => {
+  // Scrapes and probes arrive every few seconds, so their requests log only at warn and above.
+  const quiet = { logLevel: 'warn' } as const;
+
+  server.get('/metrics', quiet, async (_request, reply) => {
     void reply.header('content-type', options.metrics.registry.contentType);
     return options.metrics.registry.metrics();
   });
@@ -43,7 +45,7 @@ export async function startHttpServer(options: {
     ['/healthz', () => options.health.live()],
     ['/readyz', () => options.health.ready()],
   ] as const) {
-    server.get(path, async (_request, reply) => {
+    server.get(path, quiet, async (_request, reply) => {
       const { ok, detail } = check();
       void reply.status(ok ? 200 : 503).header('content-type', 'text/plain; charset=utf-8');
       return `${ok ? 'ok' : 'not ok'}: ${detail}\n`;
