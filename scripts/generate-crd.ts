@@ -1,8 +1,10 @@
-// Writes crds/modelwarden.io_modeldeployments.yaml from the TypeBox schemas, or with --check
-// exits 1 when the committed file differs from what the schemas produce.
+// Writes crds/modelwarden.io_modeldeployments.yaml from the TypeBox schemas and copies it into
+// the chart, or with --check exits 1 when the committed file differs from what the schemas
+// produce.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CRD_PATH, renderCrd } from '../operator/src/api/crd.ts';
+import { syncChartCrds } from './sync-chart-crds.ts';
 
 const target = path.resolve(import.meta.dirname, '..', CRD_PATH);
 const expected = renderCrd();
@@ -22,4 +24,6 @@ if (process.argv.includes('--check')) {
 } else {
   writeFileSync(target, expected);
   console.log(`wrote ${CRD_PATH}`);
+  for (const change of syncChartCrds())
+    console.log(`chart: ${change.file}: ${change.problem}, synced`);
 }

@@ -31,7 +31,9 @@ export const ModelSpec = Type.Object(
       minLength: 1,
       maxLength: 63,
       pattern: LABEL_VALUE_PATTERN,
-      description: 'Model name, shown by kubectl get and set as the label modelwarden.io/model.',
+      description:
+        'Model name: the server serves the model under it (--model-name), kubectl get shows it, ' +
+        'and pods carry it as the label modelwarden.io/model.',
     }),
     uri: Type.String({
       minLength: 1,

@@ -117,12 +117,18 @@ describe('pod diagnosis', () => {
 
 describe('parseReadyReply', () => {
   it.each([
-    [200, '{"ready":true}', undefined],
-    [503, '{"state":"loading","message":"loading model"}', undefined],
+    [200, '{"ready":true,"state":"ready"}', undefined],
+    [503, '{"ready":false,"state":"loading"}', undefined],
+    [503, '{"ready":false,"state":"shutting_down"}', undefined],
     [
       503,
-      '{"error":"ArtifactNotFound","message":"model.json not found"}',
-      'model.json not found: ArtifactNotFound',
+      '{"ready":false,"state":"failed","message":"model.json not found","code":"MS_ERR_ARTIFACT_NOT_FOUND"}',
+      'model.json not found (MS_ERR_ARTIFACT_NOT_FOUND)',
+    ],
+    [
+      503,
+      '{"ready":false,"state":"failed"}',
+      'the model server reports that loading failed; see the pod log',
     ],
     [503, 'artifact sha256 mismatch', 'artifact sha256 mismatch'],
   ])('reads %i %s', (status, body, expected) => {

@@ -152,24 +152,31 @@ export function deriveRollout(
   return { counts: replicaCounts, complete, available, progressing };
 }
 
+/** Server states that are not failures: the model is still loading or the pod is stopping. */
+const TRANSIENT_STATES = new Set(['loading', 'starting', 'shutting_down']);
+
 /**
  * Reads a model server's ready-endpoint reply and returns the load failure it reports, if any.
- * A 503 whose body names an error (JSON `error`/`message`/`reason`, or plain text) counts as a
- * failure unless it says the model is still loading.
+ * The server answers 503 with `{ ready, state, message?, code? }`; state `failed` is a failure,
+ * and so is a 5xx whose body names an error without saying the model is still loading.
  */
 export function parseReadyReply(status: number, body: string): string | undefined {
   if (status < 500) return undefined;
-  let detail = body.trim();
+  let parsed: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(body) as Record<string, unknown>;
-    const state = typeof parsed.state === 'string' ? parsed.state.toLowerCase() : '';
-    if (state === 'loading' || state === 'starting') return undefined;
-    const fields = ['message', 'error', 'reason'].map((key) => parsed[key]);
-    detail = fields.filter((value) => typeof value === 'string').join(': ') || detail;
+    parsed = JSON.parse(body) as Record<string, unknown>;
   } catch {
-    // A plain-text body is used as the message as it is.
+    // A plain-text body is the message as it is.
+    const text = body.trim();
+    return text && !/^loading\b/i.test(text) ? text : undefined;
   }
-  if (/\bloading\b/i.test(detail) && !/fail|error|invalid|not found|mismatch/i.test(detail))
-    return undefined;
-  return detail || `ready endpoint returned ${status}`;
+  const state = typeof parsed.state === 'string' ? parsed.state.toLowerCase() : '';
+  if (TRANSIENT_STATES.has(state)) return undefined;
+  const text = (key: string) =>
+    typeof parsed[key] === 'string' ? (parsed[key] as string) : undefined;
+  const message = text('message') ?? text('error');
+  const code = text('code');
+  if (message) return code ? `${message} (${code})` : message;
+  if (state === 'failed') return 'the model server reports that loading failed; see the pod log';
+  return undefined;
 }

@@ -36,6 +36,8 @@ describe('buildDeployment', () => {
       'serve',
       '--model',
       'file:///models/cars/v1',
+      '--model-name',
+      'mpg',
       '--host',
       '$(POD_IP)',
       '--port',
@@ -97,7 +99,7 @@ describe('buildDeployment', () => {
       server: {
         port: 9000,
         batching: { maxBatchSize: 16, maxBatchDelayMs: 5, maxQueueRows: 256 },
-        feedback: { capture: true, claimName: 'feedback' },
+        feedback: { capture: true, claimName: 'feedback', maxBytes: '64Mi', maxAge: '36h' },
       },
     });
     const main = container(buildDeployment(md, selectModel(md), options));

@@ -9,6 +9,8 @@ import type {
 } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type ModelDeployment } from '../../api/model-deployment.ts';
 import { Annotation, Label, MANAGED_BY } from '../../api/labels.ts';
+import { parseDuration } from '../../util/duration.ts';
+import { parseQuantity } from '../../util/quantity.ts';
 import { MODEL_MOUNT_PATH, resolveModelUri, type ServedModel } from './model.ts';
 
 export const CONTAINER_NAME = 'model-server';
@@ -58,6 +60,8 @@ function serverArgs(resource: ModelDeployment, model: ServedModel, serverUri: st
     'serve',
     '--model',
     serverUri,
+    '--model-name',
+    resource.spec.model.name,
     '--host',
     '$(POD_IP)',
     '--port',
@@ -72,7 +76,16 @@ function serverArgs(resource: ModelDeployment, model: ServedModel, serverUri: st
   }
   if (batching?.maxQueueRows !== undefined)
     args.push('--max-queue-rows', String(batching.maxQueueRows));
-  if (server?.feedback?.capture) args.push('--capture-dir', FEEDBACK_MOUNT_PATH);
+  const feedback = server?.feedback;
+  if (feedback?.capture) {
+    args.push('--capture-dir', FEEDBACK_MOUNT_PATH);
+    if (feedback.maxBytes !== undefined) {
+      args.push('--capture-max-bytes', String(Math.floor(parseQuantity(feedback.maxBytes))));
+    }
+    if (feedback.maxAge !== undefined) {
+      args.push('--capture-max-age-hours', String(parseDuration(feedback.maxAge) / 3_600_000));
+    }
+  }
   return args;
 }
 
