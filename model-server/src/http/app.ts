@@ -1,0 +1,69 @@
+// The fastify application: request metrics, error handling and all routes.
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { installErrorHandling } from './error-handler.ts';
+import { registerAdminRoutes } from './routes-admin.ts';
+import { registerV1Routes } from './routes-v1.ts';
+import { registerV2Routes } from './routes-v2.ts';
+import type { RouteContext } from './route-context.ts';
+
+export interface AppOptions {
+  bodyLimit: number;
+  logger: Logger;
+}
+
+const UNMATCHED_ROUTE = 'unmatched';
+const counted = new WeakSet<FastifyRequest>();
+
+export function buildApp(context: RouteContext, options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit,
+    // One log line per request at info would dominate the log and cost throughput; the
+    // onResponse hook below logs requests at debug instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  });
+  // Only JSON bodies are accepted; text/plain would otherwise reach the handlers as a string.
+  app.removeContentTypeParser('text/plain');
+  installRequestMetrics(app, context);
+  installErrorHandling(app, context.metrics, options.bodyLimit);
+  registerV1Routes(app, context);
+  registerV2Routes(app, context);
+  registerAdminRoutes(app, context);
+  return app;
+}
+
+function installRequestMetrics(app: FastifyInstance, context: RouteContext): void {
+  const { metrics } = context;
+  app.addHook('onRequest', (request, _reply, done) => {
+    counted.add(request);
+    metrics.httpInFlight.inc();
+    done();
+  });
+  // A request the client aborts may never reach onResponse, so both hooks settle the gauge once.
+  const settle = (request: FastifyRequest) => {
+    if (counted.delete(request)) metrics.httpInFlight.dec();
+  };
+  app.addHook('onRequestAbort', (request, done) => {
+    settle(request);
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    settle(request);
+    const route = request.routeOptions.config.routeLabel ?? UNMATCHED_ROUTE;
+    const seconds = reply.elapsedTime / 1000;
+    metrics.observeRequest(route, request.method, reply.statusCode, seconds);
+    request.log.debug(
+      { route, method: request.method, statusCode: reply.statusCode, ms: reply.elapsedTime },
+      'request completed',
+    );
+    done();
+  });
+}

@@ -1,0 +1,154 @@
+// Validation of prediction inputs against the served model's features. Every error names the
+// offending field with a path such as `instances[3].Horsepower` or `inputs[0].data[7]`.
+import { ModelServerError, invalidRequest } from '../errors.ts';
+
+/** Rows in model feature order, row-major, as parsed from JSON (double precision). */
+export interface RowBatch {
+  rows: Float64Array;
+  rowCount: number;
+}
+
+export interface RowLimits {
+  features: readonly string[];
+  maxRows: number;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Checks one cell and returns it; JSON has no NaN, but 1e400 parses to Infinity. */
+function readCell(value: unknown, field: string): number {
+  if (typeof value !== 'number')
+    throw invalidRequest(field, `must be a number, got ${describeType(value)}`);
+  if (!Number.isFinite(value) || Math.abs(value) > FLOAT32_MAX) {
+    throw invalidRequest(field, `must be a finite number within the float32 range, got ${value}`);
+  }
+  return value;
+}
+
+export function checkRowCount(count: number, field: string, limits: RowLimits): void {
+  if (count === 0) throw invalidRequest(field, 'must contain at least one row');
+  if (count > limits.maxRows) {
+    throw new ModelServerError(
+      'MS_ERR_REQUEST_TOO_MANY_ROWS',
+      `${field} has ${count} rows but at most ${limits.maxRows} are accepted per request; split the request`,
+    );
+  }
+}
+
+/**
+ * Parses rows given as arrays in feature order or as objects keyed by feature name. Object keys
+ * that are not features are ignored, so clients may send whole records.
+ */
+export function parseRows(value: unknown, field: string, limits: RowLimits): RowBatch {
+  if (!Array.isArray(value))
+    throw invalidRequest(field, `must be an array of rows, got ${describeType(value)}`);
+  checkRowCount(value.length, field, limits);
+  const width = limits.features.length;
+  const rows = new Float64Array(value.length * width);
+  value.forEach((row: unknown, index) => {
+    const rowField = `${field}[${index}]`;
+    const offset = index * width;
+    if (Array.isArray(row)) {
+      if (row.length !== width) {
+        throw invalidRequest(
+          rowField,
+          `has ${row.length} values but the model expects ${width} (${limits.features.join(', ')})`,
+        );
+      }
+      for (let column = 0; column < width; column++)
+        rows[offset + column] = readCell(row[column], `${rowField}[${column}]`);
+    } else if (typeof row === 'object' && row !== null) {
+      const record = row as Record<string, unknown>;
+      limits.features.forEach((feature, column) => {
+        if (!(feature in record)) throw invalidRequest(rowField, `is missing feature '${feature}'`);
+        rows[offset + column] = readCell(record[feature], `${rowField}.${feature}`);
+      });
+    } else {
+      throw invalidRequest(
+        rowField,
+        `must be an array of ${width} numbers or an object keyed by feature, got ${describeType(row)}`,
+      );
+    }
+  });
+  return { rows, rowCount: value.length };
+}
+
+/** Parses columnar input: an object with one equally long array per feature. */
+export function parseColumns(
+  value: Record<string, unknown>,
+  field: string,
+  limits: RowLimits,
+): RowBatch {
+  const width = limits.features.length;
+  let rowCount: number | undefined;
+  let firstFeature = '';
+  for (const feature of limits.features) {
+    const column = value[feature];
+    if (column === undefined) throw invalidRequest(field, `is missing feature '${feature}'`);
+    if (!Array.isArray(column)) {
+      throw invalidRequest(
+        `${field}.${feature}`,
+        `must be an array of numbers, got ${describeType(column)}`,
+      );
+    }
+    if (rowCount === undefined) {
+      checkRowCount(column.length, `${field}.${feature}`, limits);
+      rowCount = column.length;
+      firstFeature = feature;
+    } else if (column.length !== rowCount) {
+      throw invalidRequest(
+        `${field}.${feature}`,
+        `has ${column.length} values but ${field}.${firstFeature} has ${rowCount}; columns must have equal length`,
+      );
+    }
+  }
+  const count = rowCount ?? 0;
+  const rows = new Float64Array(count * width);
+  limits.features.forEach((feature, column) => {
+    const values = value[feature] as unknown[];
+    for (let row = 0; row < count; row++)
+      rows[row * width + column] = readCell(values[row], `${field}.${feature}[${row}]`);
+  });
+  return { rows, rowCount: count };
+}
+
+export type V1Input = RowBatch & { format: 'instances' | 'inputs' };
+
+/**
+ * Parses a TF Serving style predict body: `instances` (rows) or `inputs` (columns keyed by
+ * feature, or rows like `instances`). Exactly one of the two must be present.
+ */
+export function parseV1PredictBody(body: unknown, limits: RowLimits): V1Input {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalidRequest('body', `must be a JSON object, got ${describeType(body)}`);
+  }
+  const record = body as Record<string, unknown>;
+  const hasInstances = record.instances !== undefined;
+  const hasInputs = record.inputs !== undefined;
+  if (hasInstances === hasInputs) {
+    throw invalidRequest(
+      'body',
+      "must contain exactly one of 'instances' (rows) or 'inputs' (columns)",
+    );
+  }
+  if (hasInstances)
+    return { ...parseRows(record.instances, 'instances', limits), format: 'instances' };
+  const inputs = record.inputs;
+  if (Array.isArray(inputs)) return { ...parseRows(inputs, 'inputs', limits), format: 'inputs' };
+  if (typeof inputs === 'object' && inputs !== null) {
+    return {
+      ...parseColumns(inputs as Record<string, unknown>, 'inputs', limits),
+      format: 'inputs',
+    };
+  }
+  throw invalidRequest(
+    'inputs',
+    `must be an object of feature columns or an array of rows, got ${describeType(inputs)}`,
+  );
+}
