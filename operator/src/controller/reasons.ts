@@ -22,8 +22,6 @@ export const Reason = {
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   /** The spec cannot be turned into working objects; the message says why. */
   InvalidSpec: 'InvalidSpec',
-  /** Applying a child object failed with a transient error. */
-  ApplyFailed: 'ApplyFailed',
   /** spec.monitoring is unset, so the model is never degraded. */
   MonitoringDisabled: 'MonitoringDisabled',
   /** Monitoring is configured but no probe has completed yet. */

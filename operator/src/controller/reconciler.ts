@@ -4,7 +4,7 @@
 // recorded in status and not retried until the resource changes.
 import type { Logger } from 'pino';
 import type { ModelDeployment } from '../api/model-deployment.ts';
-import { isNotFound, TerminalError } from '../errors.ts';
+import { errorMessage, isConflict, isNotFound, TerminalError } from '../errors.ts';
 import type { OperatorMetrics } from '../http/metrics.ts';
 import { RESOURCES, resourcePath, type KubeClient } from '../kube/client.ts';
 import type { Clock } from '../util/clock.ts';
@@ -84,7 +84,10 @@ export class Reconciler {
         await step.run(context);
       }
     } catch (error) {
-      if (!(error instanceof TerminalError)) throw error;
+      if (!(error instanceof TerminalError)) {
+        await this.recordError(context, error);
+        throw error;
+      }
       updateCondition(
         context,
         { type: 'Progressing', status: 'False', reason: error.reason, message: error.message },
@@ -140,6 +143,17 @@ export class Reconciler {
       pendingEvents: [],
       pods: [],
     };
+  }
+
+  /** Records a transient failure as a Warning Event; conflicts are routine and stay silent. */
+  private async recordError(context: ReconcileContext, error: unknown): Promise<void> {
+    if (isConflict(error)) return;
+    await context.events.record(context.resource, {
+      type: 'Warning',
+      reason: Reason.ReconcileError,
+      action: 'Reconcile',
+      note: errorMessage(error),
+    });
   }
 
   private async flushEvents(context: ReconcileContext): Promise<void> {
