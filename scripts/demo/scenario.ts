@@ -44,7 +44,7 @@ export const DEMO_TIMINGS: ScenarioTimings = {
   failureThreshold: 3,
   successThreshold: 2,
   verificationWindow: '20s',
-  captureMaxAge: '40s',
+  captureMaxAge: '3m',
   healthyProbes: 3,
   epochs: 150,
   requestsPerSecond: 8,

@@ -93,10 +93,19 @@ export class TrafficDriver {
   private async send(base: string, batch: Car[]): Promise<void> {
     const { model } = this.options;
     try {
-      await this.post(`${base}${ROUTES.predict(model)}`, { instances: batch.map(featuresOf) });
+      const response = (await this.post(`${base}${ROUTES.predict(model)}`, {
+        instances: batch.map(featuresOf),
+      })) as { prediction_ids?: string[] };
       this.stats.predictions += batch.length;
-      const labelled = batch.map((car) => ({ ...featuresOf(car), [LABEL]: car[LABEL] }));
-      await this.post(`${base}${ROUTES.feedback(model)}`, { instances: labelled });
+      const ids = response.prediction_ids ?? [];
+      if (ids.length !== batch.length) {
+        throw new Error(
+          `${ROUTES.predict(model)} returned ${ids.length} prediction ids for ${batch.length} rows`,
+        );
+      }
+      // Ground truth arrives by prediction id, as it would from a downstream system.
+      const labels = batch.map((car, index) => ({ id: ids[index], label: car[LABEL] }));
+      await this.post(`${base}${ROUTES.feedback(model)}`, { labels });
       this.stats.feedbackRows += batch.length;
     } catch (error) {
       this.stats.failures += 1;

@@ -60,6 +60,8 @@ describe('parseFloatValue', () => {
     ['1e-3', 0.001],
     ['+Inf', Infinity],
     ['-Inf', -Infinity],
+    ['inf', Infinity],
+    ['-Infinity', -Infinity],
     ['x', undefined],
     ['', undefined],
     ['0x10', undefined],
@@ -67,7 +69,7 @@ describe('parseFloatValue', () => {
     expect(parseFloatValue(text)).toBe(expected);
   });
 
-  it('parses NaN', () => {
-    expect(parseFloatValue('NaN')).toBeNaN();
+  it.each(['NaN', 'Nan', 'nan'])('parses %s as NaN', (text) => {
+    expect(parseFloatValue(text)).toBeNaN();
   });
 });

@@ -27,16 +27,15 @@ export class TextFormatError extends Error {
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 
-/** Parses a Go-style float as the format allows it: NaN, +Inf, -Inf, decimals, exponents. */
+/**
+ * Parses a float as Go's strconv.ParseFloat does for the format: decimals, exponents, and NaN
+ * and [+-]Inf or Infinity in any letter case (prom-client writes NaN as `Nan`).
+ */
 export function parseFloatValue(text: string): number | undefined {
-  switch (text) {
-    case 'NaN':
-      return Number.NaN;
-    case '+Inf':
-    case 'Inf':
-      return Number.POSITIVE_INFINITY;
-    case '-Inf':
-      return Number.NEGATIVE_INFINITY;
+  const special = /^([-+]?)(nan|inf|infinity)$/i.exec(text);
+  if (special) {
+    if (special[2]?.toLowerCase() === 'nan') return Number.NaN;
+    return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   }
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return undefined;
   return Number(text);
