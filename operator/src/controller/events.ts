@@ -114,7 +114,9 @@ export class EventRecorder {
 
   /** Takes one token from the object's bucket; false when it is empty. */
   private take(uid: string, now: number): boolean {
-    const burst = this.options.burst ?? 10;
+    // client-go's event spam filter also allows a burst of 25 per object; 10 dropped Events of
+    // a single degrade-retrain-promote cycle, which emits about 15 within a minute.
+    const burst = this.options.burst ?? 25;
     const refill = (this.options.refillPerMinute ?? 2) / 60_000;
     const bucket = this.buckets.get(uid) ?? { tokens: burst, updated: now };
     bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.updated) * refill);
