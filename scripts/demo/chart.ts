@@ -55,11 +55,13 @@ export function renderChart(input: ChartInput): string {
     { key: 'drift', title: 'Drift (max PSI)' },
     { key: 'p99Ms', title: 'p99 latency (ms)' },
   ];
-  const end = Math.max(
-    10,
-    ...input.samples.map((sample) => sample.seconds),
-    ...input.markers.map((marker) => marker.seconds),
-  );
+  const end =
+    1.02 *
+    Math.max(
+      10,
+      ...input.samples.map((sample) => sample.seconds),
+      ...input.markers.map((marker) => marker.seconds),
+    );
   const plotWidth = WIDTH - LEFT - RIGHT;
   const x = (seconds: number): number => LEFT + (seconds / end) * plotWidth;
   const height = TOP + panels.length * (PANEL_HEIGHT + GAP) + 20;
@@ -107,23 +109,32 @@ export function renderChart(input: ChartInput): string {
         `<text x="${LEFT + plotWidth - 4}" y="${y(threshold) - 4}" text-anchor="end" fill="#d62728">threshold ${format(threshold)}</text>`,
       );
     }
-    if (points.length > 0) {
-      const path = points
+    // A probe without a value (new pods after a rollout) breaks the line instead of bridging it.
+    const segments: ChartSample[][] = [[]];
+    for (const sample of input.samples) {
+      if (sample[panel.key] === undefined) segments.push([]);
+      else segments.at(-1)?.push(sample);
+    }
+    for (const segment of segments.filter((points) => points.length > 0)) {
+      const line = segment
         .map((sample) => `${x(sample.seconds).toFixed(1)},${y(sample[panel.key] ?? 0).toFixed(1)}`)
         .join(' ');
       parts.push(
-        `<polyline points="${path}" fill="none" stroke="${COLORS[panel.key]}" stroke-width="2"/>`,
+        `<polyline points="${line}" fill="none" stroke="${COLORS[panel.key]}" stroke-width="2"/>`,
       );
-      for (const sample of points) {
-        parts.push(
-          `<circle cx="${x(sample.seconds).toFixed(1)}" cy="${y(sample[panel.key] ?? 0).toFixed(1)}" r="2.5" fill="${COLORS[panel.key]}"/>`,
-        );
-      }
+    }
+    for (const sample of points) {
+      parts.push(
+        `<circle cx="${x(sample.seconds).toFixed(1)}" cy="${y(sample[panel.key] ?? 0).toFixed(1)}" r="2.5" fill="${COLORS[panel.key]}"/>`,
+      );
     }
     if (index === 0) {
       input.markers.forEach((marker, markerIndex) => {
+        // Labels near the right edge end at their marker so that they stay inside the chart.
+        const nearEnd = x(marker.seconds) > LEFT + plotWidth * 0.85;
+        const labelX = nearEnd ? x(marker.seconds) - 3 : x(marker.seconds) + 3;
         parts.push(
-          `<text x="${x(marker.seconds) + 3}" y="${top + 14 + (markerIndex % 4) * 13}" fill="#444" font-size="11">${escapeXml(marker.label)}</text>`,
+          `<text x="${labelX}" y="${top + 14 + (markerIndex % 4) * 13}" text-anchor="${nearEnd ? 'end' : 'start'}" fill="#444" font-size="11">${escapeXml(marker.label)}</text>`,
         );
       });
     }

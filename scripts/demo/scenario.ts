@@ -376,7 +376,7 @@ export async function runCarsScenario(options: ScenarioOptions): Promise<Scenari
     let healthyProbes = 0;
     let maeBefore: number | undefined;
     let driftBefore: number | undefined;
-    const widths = [6, 5, 5, 12, 11, 7, 6, 6, 6, 5];
+    const widths = [6, 6, 6, 10, 12, 8, 7, 6, 7, 5];
     table.push(alignRow(tableRow(columns, {}, new Date()).header, widths));
     log(table[0] ?? '');
     let resource: ModelDeployment | undefined;

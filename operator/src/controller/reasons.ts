@@ -46,8 +46,6 @@ export const Reason = {
   MetricBreached: 'MetricBreached',
   /** A metric's probe state became Healthy. */
   MetricHealthy: 'MetricHealthy',
-  /** A metric's probe state became Unknown. */
-  MetricUnknown: 'MetricUnknown',
 
   // Retraining: the Retraining condition and its Events.
   /** A retraining Job is running. */

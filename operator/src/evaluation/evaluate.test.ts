@@ -138,7 +138,7 @@ describe('evaluate', () => {
     ).at(-1);
     expect(last?.degradedMetrics).toEqual(['mae']);
     expect(last?.degraded.reason).toBe('ThresholdBreached');
-    expect(last?.degraded.message).toBe('mae 4 above max 3 for 3 probes');
+    expect(last?.degraded.message).toBe('mae 4 above max 3 in 3 consecutive probes');
   });
 
   it('keeps metrics as they were on a failed probe', () => {

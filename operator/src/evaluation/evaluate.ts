@@ -253,7 +253,8 @@ function describeStatus(metric: MetricStatus): string {
   if (metric.value === undefined) return `${metric.name} ${metric.state}`;
   const value = formatMetricValue(metric.name, metric.value);
   if (metric.state !== 'Breached') return `${metric.name} ${value} ${metric.state}`;
-  return `${metric.reason ?? `${metric.name} ${value}`} for ${metric.consecutiveBreaches ?? 0} probes`;
+  const breaches = metric.consecutiveBreaches ?? 0;
+  return `${metric.reason ?? `${metric.name} ${value}`} in ${breaches} consecutive ${breaches === 1 ? 'probe' : 'probes'}`;
 }
 
 function metricTransitions(

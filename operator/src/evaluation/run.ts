@@ -154,13 +154,16 @@ function reportTransitions(context: ReconcileContext, transitions: readonly Tran
       },
       'health transition',
     );
-    if (transition.subject === 'Degraded') continue;
-    const reason =
-      transition.to === 'Breached'
-        ? Reason.MetricBreached
-        : transition.to === 'Healthy'
-          ? Reason.MetricHealthy
-          : Reason.MetricUnknown;
+    // Changes from or to Unknown (too few samples) are logged and sent to the webhook but get
+    // no Event, so that quiet windows do not use up the Event budget of the object.
+    if (
+      transition.subject === 'Degraded' ||
+      transition.from === 'Unknown' ||
+      transition.to === 'Unknown'
+    ) {
+      continue;
+    }
+    const reason = transition.to === 'Breached' ? Reason.MetricBreached : Reason.MetricHealthy;
     context.pendingEvents.push({
       type: transition.to === 'Breached' ? 'Warning' : 'Normal',
       reason,
