@@ -30,6 +30,8 @@ export interface ClusterConfig {
   serviceClusterIpRange: string;
   /** First ClusterIP of that range, the `kubernetes` Service in `default`. */
   kubernetesServiceIp: string;
+  /** Loopback range of pod addresses, different for each port base so that clusters side by side do not collide. */
+  podCidr: string;
 }
 
 const defaultPortBase = 16400;
@@ -67,7 +69,17 @@ export function loadClusterConfig(env: NodeJS.ProcessEnv = process.env): Cluster
     nodeName,
     serviceClusterIpRange: '127.100.0.0/16',
     kubernetesServiceIp: '127.100.0.1',
+    podCidr: env['MODELWARDEN_NODE_POD_CIDR'] || defaultPodCidr(portBase),
   };
+}
+
+/**
+ * 127.0.0.0/16 for the default port base, so that pods get 127.0.0.2 upwards, and another /16
+ * inside 127.0.0.0/8 for each other hundred of port bases: 17400 gets 127.10.0.0/16.
+ */
+export function defaultPodCidr(portBase: number): string {
+  const block = ((Math.floor((portBase - defaultPortBase) / 100) % 255) + 255) % 255;
+  return `127.${block}.0.0/16`;
 }
 
 function parsePortBase(value: string | undefined): number {
@@ -91,6 +103,8 @@ export function statePaths(config: ClusterConfig) {
     pki: path.join(dir, 'pki'),
     etcdData: path.join(dir, 'etcd'),
     run: path.join(dir, 'run'),
+    /** Pid files of container processes, so that `down` finds them even after a node crash. */
+    containerRecords: path.join(dir, 'run', 'containers'),
     logs: path.join(dir, 'logs'),
     pods: path.join(dir, 'pods'),
     persistentVolumes: path.join(dir, 'pv'),
