@@ -49,7 +49,10 @@ app.kubernetes.io/part-of: modelwarden
 
 {{/* True (non-empty) when the operator runs leader election. */}}
 {{- define "modelwarden.leaderElection" -}}
-{{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
+{{- if .Values.leaderElection.enabled }}true
+{{- else if gt (int .Values.replicaCount) 1 }}
+{{- fail (printf "leaderElection.enabled=false needs replicaCount 1, got %d: without a Lease every replica would reconcile the same ModelDeployments. Turn leader election on or use one replica" (int .Values.replicaCount)) }}
+{{- end }}
 {{- end }}
 
 {{- define "modelwarden.leaseName" -}}
