@@ -127,15 +127,19 @@ function runCommand(command: string, args: string[], logFile: string, cwd: strin
   });
 }
 
-/** Trains the first model on the 1970-1976 cars into `dir`. */
-export async function trainFirstModel(options: ScenarioOptions, dir: string): Promise<void> {
+/** Trains a cars model on the 1970-1976 cars into `dir` with the built trainer. */
+export async function trainCarsModel(
+  repoRoot: string,
+  dir: string,
+  settings: { version: string; epochs: number; logFile: string },
+): Promise<void> {
   await runCommand(
     process.execPath,
     [
-      path.join(options.repoRoot, 'model-server', 'dist', 'cli.js'),
+      path.join(repoRoot, 'model-server', 'dist', 'cli.js'),
       'train',
       '--data',
-      carsPath(options.repoRoot),
+      carsPath(repoRoot),
       '--where',
       `Year<${SHIFT_YEAR}`,
       '--features',
@@ -145,15 +149,15 @@ export async function trainFirstModel(options: ScenarioOptions, dir: string): Pr
       '--name',
       NAME,
       '--version',
-      'v1',
+      settings.version,
       '--epochs',
-      String(options.timings.epochs),
+      String(settings.epochs),
       '--out',
       dir,
       '--overwrite',
     ],
-    path.join(options.workDir, 'train-v1.log'),
-    options.repoRoot,
+    settings.logFile,
+    repoRoot,
   );
 }
 
@@ -229,7 +233,8 @@ export function carsDeployment(options: ScenarioOptions, modelDir: string): Mode
   };
 }
 
-async function ensure(kube: KubeClient, collection: string, body: unknown): Promise<void> {
+/** Creates an object, accepting one that already exists. */
+export async function ensure(kube: KubeClient, collection: string, body: unknown): Promise<void> {
   try {
     await kube.create(collection, body);
   } catch (error) {
@@ -237,7 +242,8 @@ async function ensure(kube: KubeClient, collection: string, body: unknown): Prom
   }
 }
 
-async function installCrd(kube: KubeClient, repoRoot: string): Promise<void> {
+/** Applies the generated CRD and waits until the apiserver serves it. */
+export async function installCrd(kube: KubeClient, repoRoot: string): Promise<void> {
   const crd = parse(
     readFileSync(path.join(repoRoot, 'crds', 'modelwarden.io_modeldeployments.yaml'), 'utf8'),
   ) as {
@@ -256,8 +262,13 @@ async function installCrd(kube: KubeClient, repoRoot: string): Promise<void> {
   throw new Error(`CRD ${crd.metadata.name} did not become Established within 30 s`);
 }
 
-async function createClaims(kube: KubeClient, namespace: string): Promise<void> {
-  for (const name of [MODELS_CLAIM, FEEDBACK_CLAIM]) {
+/** Creates 1Gi claims on the default StorageClass. */
+export async function createClaims(
+  kube: KubeClient,
+  namespace: string,
+  names: readonly string[] = [MODELS_CLAIM, FEEDBACK_CLAIM],
+): Promise<void> {
+  for (const name of names) {
     await ensure(
       kube,
       resourcePath({ basePath: '/api/v1', plural: 'persistentvolumeclaims' }, namespace),
@@ -271,9 +282,12 @@ async function createClaims(kube: KubeClient, namespace: string): Promise<void> 
   }
 }
 
-/** Starts the operator from the build, watching only the demo namespace. */
-function startOperator(options: ScenarioOptions): ChildProcess {
-  const log = createWriteStream(path.join(options.workDir, 'operator.log'));
+/** Starts the operator from the build, watching only `options.namespace`. */
+export function startOperator(
+  options: Pick<ScenarioOptions, 'repoRoot' | 'kubeconfig' | 'namespace' | 'workDir'>,
+  logName = 'operator.log',
+): ChildProcess {
+  const log = createWriteStream(path.join(options.workDir, logName), { flags: 'a' });
   const child = spawn(
     process.execPath,
     [
@@ -295,7 +309,8 @@ function startOperator(options: ScenarioOptions): ChildProcess {
   return child;
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+/** Stops a child with SIGTERM, then SIGKILL after 15 s. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
@@ -329,7 +344,11 @@ export async function runCarsScenario(options: ScenarioOptions): Promise<Scenari
   await createClaims(kube, namespace);
   const { early, late } = loadCars(options.repoRoot);
   log(`training the first model on ${early.length} cars from 1970-1976 into ${modelDir}`);
-  await trainFirstModel(options, modelDir);
+  await trainCarsModel(options.repoRoot, modelDir, {
+    version: 'v1',
+    epochs: timings.epochs,
+    logFile: path.join(options.workDir, 'train-v1.log'),
+  });
 
   log('starting the operator');
   const operator = startOperator(options);
