@@ -11,6 +11,8 @@ export interface OptionSpec<V> {
   valueName?: string;
   description: string;
   defaultValue?: V;
+  /** How help shows the default, when String(defaultValue) reads badly (such as 512MiB). */
+  defaultText?: string;
   /** Parses one raw value; `source` names the flag or variable in error messages. */
   parse(raw: string, source: string): V;
   /**
@@ -48,7 +50,8 @@ export function environmentName(prefix: string, flag: string): string {
 export function addOptions(command: Command, table: OptionTable, envPrefix?: string): void {
   for (const spec of Object.values(table)) {
     const notes: string[] = [];
-    if (spec.defaultValue !== undefined) notes.push(`default: ${formatDefault(spec.defaultValue)}`);
+    if (spec.defaultValue !== undefined)
+      notes.push(`default: ${spec.defaultText ?? formatDefault(spec.defaultValue)}`);
     if (envPrefix !== undefined) notes.push(`env: ${environmentName(envPrefix, spec.flag)}`);
     const suffix = notes.length > 0 ? ` (${notes.join('; ')})` : '';
     const placeholder = spec.valueName === undefined ? '' : ` <${spec.valueName}>`;

@@ -95,6 +95,7 @@ export const SERVE_OPTIONS = {
     valueName: 'BYTES',
     description: 'request body size limit in bytes (suffixes KiB, MiB accepted); more gets 413',
     defaultValue: 8 * MIB,
+    defaultText: '8MiB',
     parse: parseBytes,
   }),
   predictionLogSize: option({
@@ -130,6 +131,7 @@ export const SERVE_OPTIONS = {
     valueName: 'BYTES',
     description: 'total size of capture files kept; the oldest are deleted beyond it',
     defaultValue: 1024 * MIB,
+    defaultText: '1GiB',
     parse: parseBytes,
   }),
   captureMaxAgeHours: option({
@@ -145,6 +147,7 @@ export const SERVE_OPTIONS = {
     description:
       'size at which a capture file is closed and a new one started (at most a quarter of --capture-max-bytes)',
     defaultValue: 16 * MIB,
+    defaultText: '16MiB',
     parse: parseBytes,
   }),
   modelMaxBytes: option({
@@ -152,6 +155,7 @@ export const SERVE_OPTIONS = {
     valueName: 'BYTES',
     description: 'total size limit of the artifact files read or downloaded',
     defaultValue: 512 * MIB,
+    defaultText: '512MiB',
     parse: parseBytes,
   }),
   modelDownloadTimeoutMs: option({

@@ -29,10 +29,20 @@ export function buildApp(context: RouteContext, options: AppOptions): FastifyIns
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // Fastify's defaults strip unknown properties and coerce types; a client mistake such as a
+    // misspelt field must be reported instead.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
   // Only JSON bodies are accepted; text/plain would otherwise reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
   installRequestMetrics(app, context);
+  // During shutdown every response closes its connection. Node closes only idle keep-alive
+  // connections when the server closes, so a connection busy at that moment would otherwise
+  // stay open until its keep-alive timeout and hold up the shutdown.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (context.isShuttingDown()) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   installErrorHandling(app, context.metrics, options.bodyLimit);
   registerV1Routes(app, context);
   registerV2Routes(app, context);

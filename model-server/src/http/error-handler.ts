@@ -1,5 +1,6 @@
 // The one error handler of the HTTP API: every error becomes `{ error, code, message, statusCode }`
-// with a stable code; 4xx are logged at info, 5xx at error, and every error is counted by code.
+// with a stable code; 4xx are logged at info without their message, 5xx at error, and every
+// error is counted by code.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelServerError, isModelServerError, type ErrorCode } from '../errors.ts';
@@ -53,8 +54,10 @@ function sendError(
     statusCode: error.statusCode,
     route: request.routeOptions.config.routeLabel,
   };
+  // A 4xx message may quote what the client sent (a tensor name, an unknown property), so the
+  // log line carries only the code; the client gets the full message.
   if (error.statusCode >= 500) request.log.error({ ...logged, err: cause ?? error }, error.message);
-  else request.log.info(logged, error.message);
+  else request.log.info(logged, 'request rejected');
   if (error.retryAfterSeconds !== undefined)
     reply.header('retry-after', String(error.retryAfterSeconds));
   const body: ErrorBody = {

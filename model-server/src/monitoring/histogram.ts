@@ -36,7 +36,7 @@ export function binIndex(edges: readonly number[], value: number): number {
 /**
  * Computes the baseline of one column: cut points at the quantiles 1/binCount ... (binCount-1)/
  * binCount of `values`, with repeated cut points merged, so that a discrete column such as a
- * cylinder count gets one bin per distinct value range instead of empty duplicates.
+ * cylinder count gets one bin per value instead of empty duplicates.
  */
 export function computeBaseline(
   name: string,
@@ -59,13 +59,14 @@ export function computeBaseline(
   return { name, edges, proportions: counts.map((count) => count / values.length) };
 }
 
-/** Linear-interpolation quantile of a sorted array (the "type 7" definition used by R and numpy). */
+/**
+ * Empirical quantile without interpolation: the smallest value with at least `probability` of
+ * the values at or below it. Cut points are then always observed values, which keeps the bins of
+ * a discrete column on its values.
+ */
 function quantile(sorted: Float64Array, probability: number): number {
-  const position = (sorted.length - 1) * probability;
-  const lower = Math.floor(position);
-  const upper = Math.min(lower + 1, sorted.length - 1);
-  const fraction = position - lower;
-  return (sorted[lower] as number) * (1 - fraction) + (sorted[upper] as number) * fraction;
+  const index = Math.max(0, Math.ceil(probability * sorted.length) - 1);
+  return sorted[Math.min(index, sorted.length - 1)] as number;
 }
 
 /**
