@@ -89,11 +89,13 @@ describe('pod diagnosis', () => {
           ready: false,
           restartCount: 3,
           state: { waiting: { reason: 'CrashLoopBackOff' } },
-          lastState: { terminated: { exitCode: 1, message: 'cannot read model.json' } },
+          lastState: { terminated: { exitCode: 1, message: 'starting\ncannot read model.json' } },
         },
       ],
     });
-    expect(findCrashLoop([crashing])?.message).toContain('cannot read model.json');
+    expect(findCrashLoop([crashing])?.message).toBe(
+      'model-server exited with code 1: cannot read model.json',
+    );
   });
 
   it('finds running unready pods', () => {

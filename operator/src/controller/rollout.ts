@@ -42,11 +42,13 @@ export function findCrashLoop(pods: readonly V1Pod[]): PodFailure | undefined {
     if (waiting !== 'CrashLoopBackOff' && (status.restartCount ?? 0) < CRASH_RESTARTS) continue;
     const terminated = status.lastState?.terminated ?? status.state?.terminated;
     if (!terminated) continue;
-    const detail = terminated.message?.trim() || terminated.reason || 'no termination message';
+    // The message is the container's last log lines; the last one usually states the error.
+    const lastLine = terminated.message?.trim().split('\n').pop()?.slice(0, 500);
+    const detail = lastLine || terminated.reason || 'no termination message';
     return {
       reason: Reason.ServerCrashLooping,
       pod: pod.metadata?.name ?? '',
-      message: `model-server exited with code ${terminated.exitCode} (${status.restartCount ?? 0} restarts): ${detail}`,
+      message: `model-server exited with code ${terminated.exitCode}: ${detail}`,
     };
   }
   return undefined;

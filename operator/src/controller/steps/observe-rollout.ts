@@ -71,13 +71,11 @@ export const observeRollout: ReconcileStep = {
     status.availableReplicas = rollout.counts.availableReplicas;
     status.summary = { ...status.summary, ready: `${rollout.counts.readyReplicas}/${desired}` };
 
-    updateCondition(context, rollout.available, rollout.available.status !== 'True' && desired > 0);
-    updateCondition(
-      context,
-      rollout.progressing,
-      rollout.progressing.reason !== Reason.RolloutInProgress &&
-        rollout.progressing.reason !== Reason.RolloutComplete,
-    );
+    // Waiting for pods during a rollout or a scale-up is normal; a failure is worth a Warning.
+    const warning =
+      failure !== undefined || rollout.progressing.reason === Reason.ProgressDeadlineExceeded;
+    updateCondition(context, rollout.available, warning && rollout.available.status === 'False');
+    updateCondition(context, rollout.progressing, warning);
     if (!rollout.complete || failure) requeueAfter(context, ROLLOUT_POLL_MS);
   },
 };
