@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import type { ModelDeployment } from '../../operator/src/api/model-deployment.ts';
-import { isConflict } from '../../operator/src/errors.ts';
+import { isConflict, isNotFound } from '../../operator/src/errors.ts';
 import {
   KubeClient,
   loadKubeConfig,
@@ -242,6 +242,29 @@ export async function ensure(kube: KubeClient, collection: string, body: unknown
   }
 }
 
+/** Deletes the namespace if it exists, waits until it is gone, and creates it anew. */
+export async function recreateNamespace(kube: KubeClient, namespace: string): Promise<void> {
+  const namespacePath = `/api/v1/namespaces/${namespace}`;
+  await kube.delete(namespacePath).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await kube.get(namespacePath);
+    } catch (error) {
+      if (isNotFound(error)) break;
+      throw error;
+    }
+    if (attempt >= 240) throw new Error(`namespace ${namespace} was not deleted within 120 s`);
+    await sleep(500);
+  }
+  await kube.create('/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace },
+  });
+}
+
 /** Applies the generated CRD and waits until the apiserver serves it. */
 export async function installCrd(kube: KubeClient, repoRoot: string): Promise<void> {
   const crd = parse(
@@ -336,11 +359,7 @@ export async function runCarsScenario(options: ScenarioOptions): Promise<Scenari
 
   log('installing the ModelDeployment CRD');
   await installCrd(kube, options.repoRoot);
-  await ensure(kube, '/api/v1/namespaces', {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
+  await recreateNamespace(kube, namespace);
   await createClaims(kube, namespace);
   const { early, late } = loadCars(options.repoRoot);
   log(`training the first model on ${early.length} cars from 1970-1976 into ${modelDir}`);

@@ -1,0 +1,242 @@
+// Retraining on the local cluster: a manual trigger, an Auto promotion that is worse than its
+// predecessor and gets rolled back, a failing Job that sets Retraining False with the Job's
+// reason, and an operator restart that starts no duplicate Job.
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelDeployment } from '../../operator/src/api/model-deployment.ts';
+import {
+  KubeClient,
+  loadKubeConfig,
+  RESOURCES,
+  resourcePath,
+} from '../../operator/src/kube/client.ts';
+import { isReadyPod } from '../../operator/src/probing/scrape.ts';
+import { FEATURES, LABEL, loadCars } from '../../scripts/demo/cars.ts';
+import {
+  carsDeployment,
+  createClaims,
+  DEMO_TIMINGS,
+  recreateNamespace,
+  installCrd,
+  startOperator,
+  stopProcess,
+  trainCarsModel,
+} from '../../scripts/demo/scenario.ts';
+import { TrafficDriver } from '../../scripts/demo/traffic.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+const kubeconfig =
+  process.env.KUBECONFIG ?? path.join(repoRoot, '.modelwarden', 'cluster', 'kubeconfig');
+const namespace = 'retraining-rollback';
+const workDir = path.join(repoRoot, '.modelwarden', 'test', namespace);
+const kube = new KubeClient(loadKubeConfig(kubeconfig));
+const mdepPath = resourcePath(RESOURCES.modelDeployments, namespace, 'cars');
+const jobsPath = resourcePath(RESOURCES.jobs, namespace);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls the ModelDeployment until `check` holds; fails with the last status after `timeoutMs`. */
+async function waitFor(
+  check: (resource: ModelDeployment) => boolean,
+  timeoutMs = 120_000,
+): Promise<ModelDeployment> {
+  const deadline = Date.now() + timeoutMs;
+  let resource = await kube.get<ModelDeployment>(mdepPath);
+  while (!check(resource)) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out; last status: ${JSON.stringify(resource.status, null, 1)}`);
+    }
+    await sleep(500);
+    resource = await kube.get<ModelDeployment>(mdepPath);
+  }
+  return resource;
+}
+
+const condition = (resource: ModelDeployment, type: string) =>
+  resource.status?.conditions?.find((item) => item.type === type);
+
+async function annotate(key: string, value: string): Promise<void> {
+  await kube.mergePatch(mdepPath, { metadata: { annotations: { [key]: value } } });
+}
+
+async function jobNames(): Promise<string[]> {
+  const jobs = await kube.list<V1Job>(jobsPath);
+  return jobs.items.map((job) => job.metadata?.name ?? '').sort();
+}
+
+describe('retraining', () => {
+  let operator: ChildProcess;
+  let traffic: TrafficDriver;
+
+  beforeAll(async () => {
+    mkdirSync(workDir, { recursive: true });
+    await installCrd(kube, repoRoot);
+    await recreateNamespace(kube, namespace);
+    await createClaims(kube, namespace);
+    const modelDir = path.join(workDir, 'models', 'v1');
+    await trainCarsModel(repoRoot, modelDir, {
+      version: 'v1',
+      epochs: 80,
+      logFile: path.join(workDir, 'train-v1.log'),
+    });
+
+    const options = {
+      repoRoot,
+      kubeconfig,
+      namespace,
+      workDir,
+      timings: {
+        ...DEMO_TIMINGS,
+        interval: '2s',
+        window: '8s',
+        failureThreshold: 2,
+        verificationWindow: '6s',
+      },
+      maeMax: 3,
+      driftMax: 5,
+      log: () => undefined,
+    };
+    const resource = carsDeployment(options, modelDir);
+    const retraining = resource.spec.retraining;
+    if (!retraining?.jobTemplate)
+      throw new Error('the demo deployment has no retraining Job template');
+    // Only the annotation triggers; one epoch trains a model far worse than v1.
+    retraining.triggers = { onDegradation: false };
+    retraining.backoff = '3s';
+    retraining.jobTemplate.spec = {
+      template: {
+        spec: {
+          containers: [
+            {
+              name: 'trainer',
+              image: 'modelwarden/model-server:0.1.0',
+              args: [
+                'train',
+                '--features',
+                FEATURES.join(','),
+                '--label',
+                LABEL,
+                '--name',
+                'cars',
+                '--epochs',
+                '1',
+              ],
+            },
+          ],
+        },
+      },
+    };
+    operator = startOperator(options);
+    await kube.apply(mdepPath, resource, 'retraining-test');
+
+    traffic = new TrafficDriver({
+      model: 'cars',
+      targets: async () => {
+        const pods = await kube.list<V1Pod>(resourcePath(RESOURCES.pods, namespace), {
+          labelSelector: 'modelwarden.io/model-deployment=cars',
+        });
+        return pods.items.filter(isReadyPod).map((pod) => `http://${pod.status?.podIP ?? ''}:8080`);
+      },
+      requestsPerSecond: 8,
+      rowsPerRequest: 4,
+      maxDurationMs: 5 * 60_000,
+    });
+    traffic.use(loadCars(repoRoot).early);
+    traffic.start();
+  });
+
+  afterAll(async () => {
+    await traffic?.stop();
+    if (operator) await stopProcess(operator);
+    await kube.delete(`/api/v1/namespaces/${namespace}`).catch(() => undefined);
+  });
+
+  it('serves v1 within the MAE threshold', async () => {
+    const resource = await waitFor(
+      (item) => item.status?.metrics?.find((metric) => metric.name === 'mae')?.state === 'Healthy',
+    );
+    expect(condition(resource, 'Degraded')?.status).toBe('False');
+    expect(condition(resource, 'Retraining')?.reason).toBe('RetrainingIdle');
+  });
+
+  it('starts a Job on the retrain annotation', async () => {
+    await annotate('modelwarden.io/retrain', 'first');
+    const resource = await waitFor(
+      (item) => item.status?.retraining?.lastJobName === 'cars-retrain-1',
+    );
+    expect(resource.status?.retraining?.lastTrigger).toBe('Manual');
+    expect(resource.status?.retraining?.lastManualRequest).toBe('first');
+    expect(await jobNames()).toEqual(['cars-retrain-1']);
+  });
+
+  it('rolls back a promoted model that is worse', async () => {
+    const resource = await waitFor(
+      (item) => condition(item, 'Retraining')?.reason === 'ModelRolledBack',
+    );
+    expect(resource.status?.activeModel?.source).toBe('Rollback');
+    expect(resource.status?.activeModel?.version).toBe('v1');
+    expect(resource.status?.history?.map((entry) => `${entry.version}:${entry.outcome}`)).toEqual([
+      'v1:Active',
+      'retrain-1:RolledBack',
+    ]);
+    expect(resource.status?.retraining?.attempts).toBe(1);
+    expect(condition(resource, 'Retraining')?.message).toMatch(
+      /Rolled back retrain-1 to v1: mae \S+ against \S+ before: worse/,
+    );
+  });
+
+  it('returns to v1 within the threshold', async () => {
+    const resource = await waitFor(
+      (item) =>
+        condition(item, 'Progressing')?.reason === 'RolloutComplete' &&
+        condition(item, 'Degraded')?.status === 'False' &&
+        (item.status?.metrics?.find((metric) => metric.name === 'mae')?.value ?? 99) < 3,
+    );
+    expect(resource.status?.activeModel?.uri).toMatch(/models\/v1$/);
+  });
+
+  it('reports a failed Job with its reason', async () => {
+    await kube.mergePatch(mdepPath, {
+      spec: {
+        retraining: {
+          jobTemplate: {
+            spec: {
+              template: {
+                spec: {
+                  containers: [{ name: 'trainer', image: 'busybox', args: ['-c', 'exit 3'] }],
+                },
+              },
+            },
+          },
+        },
+      },
+    });
+    // The spec change resets the failure count, so the next request starts at once.
+    await annotate('modelwarden.io/retrain', 'second');
+    const resource = await waitFor(
+      (item) =>
+        item.status?.retraining?.lastJobName === 'cars-retrain-2' &&
+        condition(item, 'Retraining')?.status === 'False',
+    );
+    const retraining = condition(resource, 'Retraining');
+    expect(retraining?.reason).toBe('BackoffLimitExceeded');
+    expect(retraining?.message).toMatch(/^Job cars-retrain-2 failed: BackoffLimitExceeded/);
+    expect(resource.status?.retraining?.attempts).toBe(1);
+    expect(resource.status?.retraining?.nextAttemptAfter).toBeDefined();
+  });
+
+  it('starts no duplicate Job after an operator restart', async () => {
+    await stopProcess(operator);
+    operator = startOperator({ repoRoot, kubeconfig, namespace, workDir });
+    await sleep(8_000);
+    const resource = await kube.get<ModelDeployment>(mdepPath);
+    expect(await jobNames()).toEqual(['cars-retrain-1', 'cars-retrain-2']);
+    expect(resource.status?.retraining?.totalJobs).toBe(2);
+    expect(condition(resource, 'Retraining')?.reason).toBe('BackoffLimitExceeded');
+  });
+});
