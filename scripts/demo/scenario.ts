@@ -309,6 +309,7 @@ export async function createClaims(
 export function startOperator(
   options: Pick<ScenarioOptions, 'repoRoot' | 'kubeconfig' | 'namespace' | 'workDir'>,
   logName = 'operator.log',
+  port = 0,
 ): ChildProcess {
   const log = createWriteStream(path.join(options.workDir, logName), { flags: 'a' });
   const child = spawn(
@@ -323,7 +324,7 @@ export function startOperator(
       '--host',
       '127.0.0.1',
       '--port',
-      '0',
+      String(port),
     ],
     { cwd: options.repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
