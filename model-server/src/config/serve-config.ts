@@ -98,6 +98,14 @@ export const SERVE_OPTIONS = {
     defaultText: '8MiB',
     parse: parseBytes,
   }),
+  requestTimeoutMs: option({
+    flag: 'request-timeout-ms',
+    valueName: 'MS',
+    description:
+      'time in ms a client has to send a whole request, headers and body; a slower one gets 408',
+    defaultValue: 30_000,
+    parse: integerIn(100, 3_600_000),
+  }),
   predictionLogSize: option({
     flag: 'prediction-log-size',
     valueName: 'N',

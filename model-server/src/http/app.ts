@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling } from './error-handler.ts';
+import { installJsonParser } from './json-body.ts';
 import { registerAdminRoutes } from './routes-admin.ts';
 import { registerV1Routes } from './routes-v1.ts';
 import { registerV2Routes } from './routes-v2.ts';
@@ -14,6 +15,8 @@ import type { RouteContext } from './route-context.ts';
 
 export interface AppOptions {
   bodyLimit: number;
+  /** Time a client has to send a whole request; Node answers 408 after it. */
+  requestTimeoutMs: number;
   logger: Logger;
 }
 
@@ -24,6 +27,15 @@ export function buildApp(context: RouteContext, options: AppOptions): FastifyIns
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
+    // Fastify sets no request timeout by default, so a client that stops halfway through its
+    // body would hold the connection for ever. Node checks the deadline every
+    // connectionsCheckingInterval, so the interval is a fraction of the timeout.
+    requestTimeout: options.requestTimeoutMs,
+    http: {
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.ceil(options.requestTimeoutMs / 4)),
+    },
     // One log line per request at info would dominate the log and cost throughput; the
     // onResponse hook below logs requests at debug instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -35,6 +47,7 @@ export function buildApp(context: RouteContext, options: AppOptions): FastifyIns
   });
   // Only JSON bodies are accepted; text/plain would otherwise reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
+  installJsonParser(app);
   installRequestMetrics(app, context);
   // During shutdown every response closes its connection. Node closes only idle keep-alive
   // connections when the server closes, so a connection busy at that moment would otherwise

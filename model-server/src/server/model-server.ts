@@ -88,7 +88,11 @@ export class ModelServer {
         isShuttingDown: () => this.shuttingDown,
         reload: (source) => this.reload(source),
       },
-      { bodyLimit: parts.config.bodyLimit, logger: parts.logger },
+      {
+        bodyLimit: parts.config.bodyLimit,
+        requestTimeoutMs: parts.config.requestTimeoutMs,
+        logger: parts.logger,
+      },
     );
   }
 
