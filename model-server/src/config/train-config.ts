@@ -24,8 +24,8 @@ export const TRAIN_OPTIONS = {
     flag: 'data',
     valueName: 'PATH',
     description:
-      'training data: a .json array, .ndjson, .jsonl or .csv file, or a directory of .ndjson capture ' +
-      'files; repeat the flag to combine sources',
+      'training data: a .json array, .ndjson, .jsonl or .csv file, or a directory of .ndjson/.jsonl ' +
+      'capture files; repeat the flag to combine sources',
     parse: (raw: string, source: string) => [parseText(raw, source)],
     parseList: (raws: string[], source: string) => raws.map((raw) => parseText(raw, source)),
   }),
@@ -66,6 +66,7 @@ export const TRAIN_OPTIONS = {
       "row filter COLUMN OP VALUE with OP one of < <= > >= = !=, such as 'Year<1977-01-01'; VALUE is " +
       'compared as a number, an ISO date or text; rows without the column pass; repeat to combine (AND)',
     defaultValue: [] as string[],
+    defaultText: 'none',
     parse: (raw: string, source: string) => [parseText(raw, source)],
     parseList: (raws: string[], source: string) => raws.map((raw) => parseText(raw, source)),
   }),

@@ -1,0 +1,274 @@
+// Benchmark of the model server against two baselines measured in the same run: raw in-process
+// predict (rows/s) and a bare fastify JSON echo server (requests/s, p99). Every server runs as
+// its own process on 127.0.0.1 and autocannon drives it from this process, so load generator and
+// server do not share an event loop. Each point runs a fixed time, so a run is bounded.
+//
+//   npm run bench:server -- [--duration SECONDS] [--soak SECONDS]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { Predictor } from '../src/inference/predictor.ts';
+import { createLogger } from '../src/logger.ts';
+import { loadServableModel } from '../src/model/servable-model.ts';
+import { trainModel } from '../src/trainer/train.ts';
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = path.join(root, 'model-server/src/cli.ts');
+const ECHO = path.join(root, 'model-server/bench/echo-server.ts');
+const CARS = path.join(root, 'node_modules/vega-datasets/data/cars.json');
+const FEATURES = ['Cylinders', 'Displacement', 'Horsepower', 'Weight_in_lbs', 'Acceleration'];
+const CAR = [8, 307, 130, 3504, 12];
+const LARGE_BATCH = 1024;
+const CONCURRENCY = [1, 16, 64, 256];
+
+const { values: flags } = parseArgs({
+  options: { duration: { type: 'string', default: '3' }, soak: { type: 'string' } },
+});
+const duration = Number(flags.duration);
+
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** Starts a child process and resolves with the first stdout line that `pick` accepts. */
+function startProcess(
+  args: string[],
+  pick: (line: string) => string | undefined,
+): Promise<{ child: ChildProcess; value: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      for (const line of buffer.split('\n')) {
+        const value = pick(line);
+        if (value !== undefined) {
+          child.stdout?.removeAllListeners('data');
+          child.stdout?.resume();
+          resolve({ child, value });
+          return;
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function startModelServer(artifact: string, extraFlags: string[]) {
+  const args = [
+    CLI,
+    'serve',
+    '--model',
+    artifact,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--log-level',
+    'info',
+    ...extraFlags,
+  ];
+  const { child, value } = await startProcess(args, (line) => {
+    if (!line.includes('"model server listening"')) return undefined;
+    return (JSON.parse(line) as { url: string }).url;
+  });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if ((await fetch(`${value}/v2/health/ready`)).status === 200) return { child, url: value };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('model server did not become ready');
+}
+
+async function load(url: string, body: string, connections: number, seconds = duration) {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration: seconds,
+  });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+    console.error(
+      `  ${url} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  }
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failed: result.non2xx + result.errors,
+  };
+}
+
+/** Predict calls per second for `seconds`, in rows/s. */
+function measureRawPredict(predictor: Predictor, batch: number, seconds: number): number {
+  const rows = new Float64Array(batch * CAR.length);
+  for (let row = 0; row < batch; row++) rows.set(CAR, row * CAR.length);
+  for (let warmup = 0; warmup < 20; warmup++) predictor.predict(rows, batch);
+  const started = performance.now();
+  let calls = 0;
+  while (performance.now() - started < seconds * 1000) {
+    predictor.predict(rows, batch);
+    calls += 1;
+  }
+  return (calls * batch) / ((performance.now() - started) / 1000);
+}
+
+const format = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const workDir = await mkdtemp(path.join(tmpdir(), 'modelwarden-bench-'));
+  const artifact = path.join(workDir, 'cars');
+  const logger = createLogger('warn');
+  console.log(
+    `load average at the start: ${loadavg()
+      .map((value) => value.toFixed(1))
+      .join(' ')} (1, 5, 15 min)`,
+  );
+  try {
+    await trainModel(
+      {
+        data: [CARS],
+        features: FEATURES,
+        label: 'Miles_per_Gallon',
+        name: 'cars',
+        out: artifact,
+        epochs: 50,
+        seed: 42,
+        holdout: 0.2,
+        batchSize: 32,
+        learningRate: 0.001,
+        version: 'bench',
+        where: ['Year<1977-01-01'],
+        bins: 10,
+        backend: 'auto',
+        overwrite: false,
+      },
+      logger,
+    );
+    const servable = await loadServableModel(
+      { uri: artifact },
+      { maxBytes: 1 << 30, timeoutMs: 10_000 },
+      undefined,
+    );
+    const rawSingle = measureRawPredict(servable.predictor, 1, duration);
+    const rawLarge = measureRawPredict(servable.predictor, LARGE_BATCH, duration);
+    servable.layersModel.dispose();
+    console.log(
+      `backend ${tf.getBackend()}; raw predict: ${format(rawSingle)} rows/s at batch 1, ${format(rawLarge)} rows/s at batch ${LARGE_BATCH}`,
+    );
+
+    const single = JSON.stringify({ instances: [CAR] });
+    const large = JSON.stringify({ instances: Array.from({ length: LARGE_BATCH }, () => CAR) });
+
+    const echo = await startProcess([ECHO], (line) =>
+      /^\d+$/.test(line.trim()) ? line.trim() : undefined,
+    );
+    const echoUrl = `http://127.0.0.1:${echo.value}/echo`;
+    await load(echoUrl, single, 16, 1);
+    const echoPoints = new Map<number, Awaited<ReturnType<typeof load>>>();
+    for (const connections of CONCURRENCY)
+      echoPoints.set(connections, await load(echoUrl, single, connections));
+    await stopProcess(echo.child);
+
+    const rows: string[] = [];
+    for (const [mode, extra] of [
+      ['batching', []],
+      ['no batching', ['--max-batch-size', '1']],
+    ] as const) {
+      const server = await startModelServer(artifact, [...extra]);
+      const predictUrl = `${server.url}/v1/models/cars:predict`;
+      await load(predictUrl, single, 16, 1);
+      for (const connections of CONCURRENCY) {
+        const ours = await load(predictUrl, single, connections);
+        const baseline = echoPoints.get(connections) as Awaited<ReturnType<typeof load>>;
+        rows.push(
+          `| single-row predict, ${mode} | ${connections} | ${format(ours.rps)} | ${format(ours.p50, 2)} | ${format(ours.p99, 2)} | ` +
+            `${format(baseline.rps)} | ${format(baseline.p99, 2)} | ${format(ours.rps / baseline.rps, 2)} | ${format(ours.p99 / Math.max(baseline.p99, 0.01), 2)} | ${ours.failed} |`,
+        );
+      }
+      if (mode === 'batching') {
+        for (const connections of [1, 4]) {
+          const ours = await load(predictUrl, large, connections);
+          const rowsPerSecond = ours.rps * LARGE_BATCH;
+          rows.push(
+            `| ${LARGE_BATCH}-row predict (rows/s) | ${connections} | ${format(rowsPerSecond)} rows/s | ${format(ours.p50, 2)} | ${format(ours.p99, 2)} | ` +
+              `raw ${format(rawLarge)} rows/s | | ${format(rowsPerSecond / rawLarge, 2)} of raw | | ${ours.failed} |`,
+          );
+        }
+        if (flags.soak !== undefined)
+          await soak(server.url, single, echoPoints.get(64)?.rps ?? 0, Number(flags.soak));
+      }
+      await stopProcess(server.child);
+    }
+
+    console.log('');
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((value) => value.toFixed(1))
+        .join(' ')} (1, 5, 15 min)`,
+    );
+    console.log(
+      '| workload | connections | requests/s | p50 ms | p99 ms | echo requests/s | echo p99 ms | ratio to echo | p99 ratio | failed |',
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const row of rows) console.log(row);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs single-row predicts at 80% of the echo rate at concurrency 64 for `seconds` and prints
+ * the server's resident memory every tenth of the run, read from its own metrics.
+ */
+async function soak(url: string, body: string, echoRps: number, seconds: number): Promise<void> {
+  const rate = Math.round(echoRps * 0.8);
+  const slices = 10;
+  console.log(`soak: ${seconds} s at ${rate} requests/s (80% of echo at 64 connections)`);
+  for (let slice = 0; slice < slices; slice++) {
+    const result = await autocannon({
+      url: `${url}/v1/models/cars:predict`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: 64,
+      duration: seconds / slices,
+      overallRate: rate,
+    });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const rss = /modelwarden_process_resident_memory_bytes (\d+)/.exec(metrics)?.[1] ?? '?';
+    const heap = /modelwarden_nodejs_heap_size_used_bytes (\d+)/.exec(metrics)?.[1] ?? '?';
+    console.log(
+      `  slice ${slice + 1}: ${format(result.requests.average)} requests/s, p99 ${result.latency.p99} ms, rss ${format(Number(rss) / 2 ** 20, 1)} MiB, heap ${format(Number(heap) / 2 ** 20, 1)} MiB`,
+    );
+  }
+}
+
+await main();
+process.exit(0);
