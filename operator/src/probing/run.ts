@@ -120,7 +120,8 @@ export const DEFAULT_QUERIES: Record<MetricName, { value: string; samples: strin
   },
   errorRate: {
     value:
-      `sum(increase(modelwarden_http_requests_total{${POD_SELECTOR},${PREDICTION_ROUTES},status_code=~"5.."}[{{window}}]))` +
+      // Without any 5xx response the numerator is an empty vector, which `or vector(0)` makes 0.
+      `(sum(increase(modelwarden_http_requests_total{${POD_SELECTOR},${PREDICTION_ROUTES},status_code=~"5.."}[{{window}}])) or vector(0))` +
       ` / sum(increase(modelwarden_http_requests_total{${POD_SELECTOR},${PREDICTION_ROUTES}}[{{window}}]))`,
     samples: `sum(increase(modelwarden_http_requests_total{${POD_SELECTOR},${PREDICTION_ROUTES}}[{{window}}]))`,
   },
