@@ -25,6 +25,11 @@ export interface InformerOptions<T> {
   watchTimeoutSeconds?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * resourceVersion to resume watching from before the first list, e.g. one a caller kept.
+   * When the apiserver answers 410 Gone, the informer lists as usual.
+   */
+  resumeFrom?: string;
 }
 
 interface WatchEvent<T> {
@@ -44,7 +49,7 @@ export function objectKey(object: KubeObject): string {
 export class Informer<T extends KubeObject> {
   private readonly options: InformerOptions<T>;
   private readonly store = new Map<string, T>();
-  private resourceVersion = '';
+  private resourceVersion: string;
   private stopped = false;
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
@@ -55,6 +60,7 @@ export class Informer<T extends KubeObject> {
 
   constructor(options: InformerOptions<T>) {
     this.options = options;
+    this.resourceVersion = options.resumeFrom ?? '';
     this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
   }
 
