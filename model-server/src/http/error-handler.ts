@@ -108,11 +108,7 @@ function toModelServerError(
 function describeValidation(error: FastifyError): string {
   const first = error.validation?.[0];
   if (first === undefined) return error.message;
-  const segments = first.instancePath.split('/').filter((segment) => segment !== '');
-  let field: string = error.validationContext ?? 'body';
-  if (segments.length > 0) field = '';
-  for (const segment of segments)
-    field += /^\d+$/.test(segment) ? `[${segment}]` : field === '' ? segment : `.${segment}`;
+  const field = toFieldPath(first.instancePath, error.validationContext ?? 'body');
   const missing = (first.params as { missingProperty?: string }).missingProperty;
   if (first.keyword === 'required' && missing !== undefined) {
     return `${field === 'body' ? '' : `${field}.`}${missing} is missing`;
@@ -122,4 +118,17 @@ function describeValidation(error: FastifyError): string {
     return `${field} has unknown property '${extra}'`;
   }
   return `${field} ${first.message ?? 'is invalid'}`;
+}
+
+/** Converts a JSON pointer such as `/instances/0/1` to `instances[0][1]`; the root is `context`. */
+function toFieldPath(pointer: string, context: string): string {
+  const segments = pointer.split('/').filter((segment) => segment !== '');
+  if (segments.length === 0) return context;
+  let field = '';
+  for (const segment of segments) {
+    if (/^\d+$/.test(segment)) field += `[${segment}]`;
+    else if (field === '') field = segment;
+    else field += `.${segment}`;
+  }
+  return field;
 }

@@ -54,7 +54,7 @@ beforeAll(async () => {
     } else if (url.startsWith('/moved/')) {
       response.writeHead(301, { location: url.replace('/moved/', '/linear/') }).end();
     } else if (url.startsWith('/stall/')) {
-      // Never answers, to exercise the download deadline.
+      // Never responds, to exercise the download deadline.
     } else if (url.startsWith('/linear/')) {
       readFile(path.join(artifact, url.slice('/linear/'.length))).then(
         (bytes) => response.end(bytes),

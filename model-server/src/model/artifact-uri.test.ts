@@ -17,7 +17,8 @@ describe('parseArtifactUri', () => {
     ['https://host/models/cars/model.json?token=x', 'https://host/models/cars/?token=x'],
   ])('parses %s as a base URL', (uri, base) => {
     const location = parseArtifactUri(uri);
-    expect(location.kind === 'http' && location.baseUrl.href).toBe(base);
+    expect(location.kind).toBe('http');
+    expect(location.kind === 'http' ? location.baseUrl.href : undefined).toBe(base);
   });
 
   it.each([

@@ -102,7 +102,7 @@ export class ModelServer {
   }
 
   /**
-   * Starts listening at once, so liveness answers while the model loads, then loads the model
+   * Starts listening at once, so liveness responds while the model loads, then loads the model
    * in the background; readiness turns 200 when it is served.
    */
   static async start(config: ServeConfig, logger: Logger): Promise<ModelServer> {
