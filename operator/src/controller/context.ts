@@ -1,5 +1,5 @@
 // The contract between the reconciler and its steps. A step reads the fetched resource and the
-// informer caches, may call the API, and records its findings in the status draft; the final
+// informer caches, may call the API, and records its findings in the status draft. The final
 // write-status step writes the draft when it differs from the stored status.
 import type { V1Deployment, V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -25,7 +25,7 @@ export interface ReconcileContext {
   readonly key: string;
   readonly log: Logger;
   readonly clock: Clock;
-  /** Start time of this reconcile; steps use it so one pass sees one time. */
+  /** Start time of this reconcile, which every step uses so that one pass has one time. */
   readonly now: Date;
   readonly kube: KubeClient;
   readonly cache: ObjectCache;

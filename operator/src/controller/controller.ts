@@ -36,7 +36,7 @@ function ownerKey(object: KubeObject): string | undefined {
   return `${object.metadata.namespace}/${owner.name}`;
 }
 
-/** Whether an update changed neither spec (generation) nor labels, annotations or deletion. */
+/** Returns true when an update changed neither spec (generation) nor labels, annotations or deletion. */
 function onlyStatusChanged(previous: ModelDeployment, current: ModelDeployment): boolean {
   const before = previous.metadata;
   const after = current.metadata;

@@ -14,7 +14,7 @@ export const REPORTING_CONTROLLER = 'modelwarden.io/operator';
 export interface EventSpec {
   type: 'Normal' | 'Warning';
   reason: Reason;
-  /** What the operator did or observed, a verb such as Reconcile, Apply or Probe. */
+  /** Action the operator took or observed, a verb such as Reconcile, Apply or Probe. */
   action: string;
   note: string;
 }

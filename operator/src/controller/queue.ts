@@ -1,7 +1,7 @@
-// Work queue keyed by namespace/name, with the semantics of client-go's rate-limited queue:
-// a key is queued at most once, a key being processed is never handed out again until done()
-// (an add meanwhile marks it dirty so it is processed once more), failures back off
-// exponentially per key, and delayed adds keep only the earliest due time.
+// Work queue keyed by namespace/name, with the semantics of client-go's rate-limited queue. A
+// key is queued at most once. A key being processed is not handed out again until done(), and
+// an add meanwhile marks it dirty, so it is processed once more afterwards. Failures back off
+// exponentially per key, and of several delayed adds the earliest due time wins.
 
 export interface QueueOptions {
   baseDelayMs?: number;

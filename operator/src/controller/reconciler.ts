@@ -1,6 +1,6 @@
 // reconcile(key): fetch, handle deletion, then the named steps, ending with the status write.
-// Contract: a returned result may ask for a requeue after a delay (an expected waiting state);
-// a thrown error is transient and retried with rate-limited backoff; a TerminalError is
+// A returned result may ask for a requeue after a delay, for an expected waiting state. A thrown
+// error is transient, so the key is retried with rate-limited backoff. A TerminalError is
 // recorded in status and not retried until the resource changes.
 import type { Logger } from 'pino';
 import type { ModelDeployment } from '../api/model-deployment.ts';

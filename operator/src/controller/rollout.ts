@@ -5,7 +5,7 @@ import type { ConditionUpdate } from './conditions.ts';
 import { Reason } from './reasons.ts';
 import { CONTAINER_NAME } from './children/deployment.ts';
 
-/** Why serving pods fail, as found in pod status or the server's ready endpoint. */
+/** Failure of serving pods, as found in pod status or the server's ready endpoint. */
 export interface PodFailure {
   reason: typeof Reason.ModelLoadFailed | typeof Reason.ServerCrashLooping;
   pod: string;
@@ -159,7 +159,7 @@ const TRANSIENT_STATES = new Set(['loading', 'starting', 'shutting_down']);
 
 /**
  * Reads a model server's ready-endpoint reply and returns the load failure it reports, if any.
- * The server answers 503 with `{ ready, state, message?, code? }`; state `failed` is a failure,
+ * The server returns 503 with `{ ready, state, message?, code? }`; state `failed` is a failure,
  * and so is a 5xx whose body names an error without saying the model is still loading.
  */
 export function parseReadyReply(status: number, body: string): string | undefined {

@@ -27,7 +27,7 @@ export interface InformerOptions<T> {
   maxBackoffMs?: number;
   /**
    * resourceVersion to resume watching from before the first list, e.g. one a caller kept.
-   * When the apiserver answers 410 Gone, the informer lists as usual.
+   * When the apiserver returns 410 Gone, the informer lists as usual.
    */
   resumeFrom?: string;
 }

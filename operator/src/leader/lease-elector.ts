@@ -1,8 +1,8 @@
-// Leader election with a coordination.k8s.io/v1 Lease, following client-go's rules: a holder
-// renews every retry period; a candidate takes over once the Lease has not changed for its
-// duration, measured on the candidate's own clock so clock skew between nodes cannot shorten
-// it; the leader steps down when it could not renew within the renew deadline; release on
-// shutdown clears the holder so a standby takes over at once.
+// Leader election with a coordination.k8s.io/v1 Lease, following client-go's rules. The holder
+// renews every retry period. A candidate takes over once the Lease has not changed for its
+// duration, measured on the candidate's own clock, so clock skew between nodes cannot shorten
+// it. The leader steps down when it could not renew within the renew deadline, and release on
+// shutdown clears the holder so that a standby takes over at once.
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -142,7 +142,7 @@ export class LeaseElector {
     }
   }
 
-  /** One attempt to acquire or renew; false when another holder's lease is still valid. */
+  /** Tries once to acquire or renew; returns false while another holder's lease is valid. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { client, identity, leaseDurationMs, log } = this.options;
     const now = this.options.clock.now();
@@ -164,9 +164,9 @@ export class LeaseElector {
       }
       const holder = lease.spec.holderIdentity;
       this.observe(holder, lease.spec.renewTime, now.getTime());
-      const held = Boolean(holder) && holder !== identity;
+      const heldByOther = Boolean(holder) && holder !== identity;
       const validForMs = (lease.spec.leaseDurationSeconds ?? 0) * 1000;
-      if (held && now.getTime() - (this.observed?.at ?? 0) < validForMs) return false;
+      if (heldByOther && now.getTime() - (this.observed?.at ?? 0) < validForMs) return false;
       const transitions = (lease.spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
       lease.spec = {
         ...lease.spec,

@@ -1,4 +1,4 @@
-// Which model the serving pods run, and how its URI reaches the model server.
+// Selection of the model the serving pods run, and the mapping of its URI for the model server.
 import type { ActiveModel, ModelDeployment } from '../../api/model-deployment.ts';
 
 /** Mount point of a pvc:// model claim inside serving pods. */
