@@ -2,7 +2,7 @@
 // threshold lines and vertical markers at the story's moments. Written by hand so that it
 // needs no canvas or browser.
 
-/** One probe as the operator reported it in status. */
+/** One probe as the operator reported it in status; metrics with too few samples are unset. */
 export interface ChartSample {
   seconds: number;
   mae?: number;

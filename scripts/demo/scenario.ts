@@ -351,6 +351,12 @@ function metricValue(resource: ModelDeployment, name: string): number | undefine
   return resource.status?.metrics?.find((metric) => metric.name === name)?.value;
 }
 
+/** Returns a metric's value only when it had enough samples for a verdict, for the chart. */
+function judgedValue(resource: ModelDeployment, name: string): number | undefined {
+  const metric = resource.status?.metrics?.find((item) => item.name === name);
+  return metric?.state === 'Unknown' ? undefined : metric?.value;
+}
+
 /** Runs the whole story and reports what happened. Cleans up the operator and the traffic. */
 export async function runCarsScenario(options: ScenarioOptions): Promise<ScenarioReport> {
   const { log, namespace, timings } = options;
@@ -441,11 +447,11 @@ export async function runCarsScenario(options: ScenarioOptions): Promise<Scenari
       const retraining = conditionOf(resource, 'Retraining');
       if (probeTime !== lastProbe) {
         lastProbe = probeTime;
-        const p99 = metricValue(resource, 'latencyP99');
+        const p99 = judgedValue(resource, 'latencyP99');
         samples.push({
           seconds: seconds(),
-          mae: metricValue(resource, 'mae'),
-          drift: metricValue(resource, 'drift'),
+          mae: judgedValue(resource, 'mae'),
+          drift: judgedValue(resource, 'drift'),
           p99Ms: p99 === undefined ? undefined : p99 * 1000,
         });
         if (!reached('TrafficShifted') && degraded?.status === 'False') healthyProbes += 1;

@@ -74,7 +74,10 @@ export class TrafficDriver {
         refreshed = tick;
       }
       const target = targets[turn++ % Math.max(1, targets.length)];
-      if (target && this.cars.length > 0) await this.send(target, this.nextBatch());
+      if (target && this.cars.length > 0 && !(await this.send(target, this.nextBatch()))) {
+        // A failed request often means a pod that a rollout is replacing: look the pods up again.
+        refreshed = 0;
+      }
       await sleep(Math.max(0, gapMs - (Date.now() - tick)));
     }
     this.running = false;
@@ -90,7 +93,8 @@ export class TrafficDriver {
     return batch;
   }
 
-  private async send(base: string, batch: Car[]): Promise<void> {
+  /** Sends one prediction and its feedback; returns false when a request failed. */
+  private async send(base: string, batch: Car[]): Promise<boolean> {
     const { model } = this.options;
     try {
       const response = (await this.post(`${base}${ROUTES.predict(model)}`, {
@@ -107,9 +111,13 @@ export class TrafficDriver {
       const labels = batch.map((car, index) => ({ id: ids[index], label: car[LABEL] }));
       await this.post(`${base}${ROUTES.feedback(model)}`, { labels });
       this.stats.feedbackRows += batch.length;
+      return true;
     } catch (error) {
       this.stats.failures += 1;
-      this.stats.lastError = error instanceof Error ? error.message : String(error);
+      const cause =
+        error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+      this.stats.lastError = error instanceof Error ? `${error.message}${cause}` : String(error);
+      return false;
     }
   }
 
