@@ -13,7 +13,11 @@ import { LeaseElector } from './leader/lease-elector.ts';
 import { systemClock } from './util/clock.ts';
 
 async function main(config: OperatorConfig): Promise<number> {
-  const log = pino({ level: config.logLevel, base: { component: 'operator' } });
+  // Synchronous writes, so the lines logged during shutdown are out before the process exits.
+  const log = pino(
+    { level: config.logLevel, base: { component: 'operator' } },
+    pino.destination({ fd: 1, sync: true }),
+  );
   const metrics = new OperatorMetrics();
   const kube = new KubeClient(loadKubeConfig(config.kubeconfig));
   const identity = config.leaderElection.identity;
