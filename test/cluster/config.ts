@@ -105,6 +105,10 @@ export function statePaths(config: ClusterConfig) {
     run: path.join(dir, 'run'),
     /** Pid files of container processes, so that `down` finds them even after a node crash. */
     containerRecords: path.join(dir, 'run', 'containers'),
+    /** Marker of a cluster started by a vitest run, which the last such run stops; `down` removes it. */
+    startedByTests: path.join(dir, 'run', 'started-by-tests'),
+    /** Pid files of the vitest runs that use the cluster. */
+    testUsers: path.join(dir, 'run', 'test-users'),
     logs: path.join(dir, 'logs'),
     pods: path.join(dir, 'pods'),
     persistentVolumes: path.join(dir, 'pv'),

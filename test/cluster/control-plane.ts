@@ -1,6 +1,6 @@
 // `up`, `down` and `status` of the local cluster.
 import * as k8s from '@kubernetes/client-node';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { bootstrapCluster } from './bootstrap.ts';
 import { buildComponents, formatDuration, type BinaryPaths, type Log } from './build.ts';
@@ -16,6 +16,7 @@ import {
 import { checkHealth, waitUntil } from './health.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { ensurePki, type ClusterPki } from './pki.ts';
+import { withLock } from './lock.ts';
 import { isAlive, readRecord, startDaemon, stopByPidFile } from './processes.ts';
 
 function tailOfFile(file: string, lines = 25): string {
@@ -117,18 +118,28 @@ export interface UpOptions {
   log: Log;
 }
 
+export interface UpResult {
+  kubeconfig: string;
+  /** True when every daemon was running before, so that `up` did nothing. */
+  alreadyUp: boolean;
+}
+
 /**
  * Builds missing binaries and starts every daemon that is not running, each after the one it
- * depends on is healthy. Returns the admin kubeconfig's path. A cluster that is fully up is left
- * alone.
+ * depends on is healthy. A cluster that is fully up is left alone. Concurrent calls for one state
+ * folder, from any process, run one after another.
  */
-export async function up(config: ClusterConfig, options: UpOptions): Promise<string> {
+export async function up(config: ClusterConfig, options: UpOptions): Promise<UpResult> {
+  return withLock(statePaths(config).run, () => upLocked(config, options));
+}
+
+async function upLocked(config: ClusterConfig, options: UpOptions): Promise<UpResult> {
   const { log } = options;
   const paths = statePaths(config);
   if (isClusterUp(config)) {
     log(`already up; nothing to do`);
     printUsage(config, log);
-    return paths.kubeconfig;
+    return { kubeconfig: paths.kubeconfig, alreadyUp: true };
   }
   const started = Date.now();
   // helm is built too, although the cluster does not run it, because the chart tests use it.
@@ -158,7 +169,7 @@ export async function up(config: ClusterConfig, options: UpOptions): Promise<str
   await waitForNode(config);
   log(`up in ${formatDuration((Date.now() - started) / 1000)}`);
   printUsage(config, log);
-  return paths.kubeconfig;
+  return { kubeconfig: paths.kubeconfig, alreadyUp: false };
 }
 
 function printUsage(config: ClusterConfig, log: Log): void {
@@ -169,6 +180,11 @@ function printUsage(config: ClusterConfig, log: Log): void {
 
 /** Stops the node, any container process it left, and the control plane, newest first. */
 export async function down(config: ClusterConfig, log: Log): Promise<void> {
+  await withLock(statePaths(config).run, () => stopAll(config, log));
+}
+
+async function stopAll(config: ClusterConfig, log: Log): Promise<void> {
+  rmSync(statePaths(config).startedByTests, { force: true });
   for (const name of [...daemonNames].reverse()) {
     // The node needs time to stop its containers with their grace periods.
     const grace = name === 'test-node' ? 45_000 : 15_000;

@@ -221,16 +221,16 @@ export class Prober {
     }
     this.successes = 0;
     this.failures += 1;
-    if (this.failures >= (this.probe.failureThreshold ?? 3)) {
-      const flipped = this.result;
-      this.result = false;
-      // A failing startup or liveness probe triggers a restart each time it crosses the threshold.
-      if (flipped || this.kind !== 'readiness') {
-        this.listener(this.kind, false, outcome.message);
-      }
-      if (this.kind !== 'readiness') {
-        this.failures = 0;
-      }
+    if (this.failures < (this.probe.failureThreshold ?? 3)) {
+      return;
     }
+    this.result = false;
+    // Every failure past the threshold is reported, as the kubelet records an Unhealthy event
+    // for each. A failing startup or liveness probe restarts the container, which starts the
+    // count again.
+    if (this.kind !== 'readiness') {
+      this.failures = 0;
+    }
+    this.listener(this.kind, false, outcome.message);
   }
 }
