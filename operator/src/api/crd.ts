@@ -80,6 +80,15 @@ export function buildCrd(): Record<string, unknown> {
                 'A model served by model-server pods, probed against thresholds on latency, ' +
                 'errors, live accuracy and drift, and retrained when it degrades.',
               required: ['spec'],
+              'x-kubernetes-validations': [
+                {
+                  // The name is also the Service's name and a pod label value.
+                  rule: "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+                  message:
+                    'metadata.name must be at most 63 lower-case letters, digits and dashes, ' +
+                    'starting with a letter, because it names the Service and labels the pods',
+                },
+              ],
               properties: {
                 apiVersion: {
                   type: 'string',

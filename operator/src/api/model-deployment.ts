@@ -5,6 +5,7 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { MetricStatus, MonitoringSpec, ProbeStatus, StatusSummary } from './monitoring.ts';
 import { ModelHistoryEntry, RetrainingSpec, RetrainingStatus } from './retraining.ts';
 import {
+  ARTIFACT_URI_RULES,
   DateTime,
   DNS_LABEL_PATTERN,
   Duration,
@@ -51,6 +52,7 @@ export const ModelSpec = Type.Object(
           rule: "!self.matches('(^|/)[.][.](/|$)')",
           message: 'uri must not contain .. path segments',
         },
+        ...ARTIFACT_URI_RULES,
       ],
     }),
     sha256: Type.Optional(
@@ -107,6 +109,7 @@ export const BatchingSpec = Type.Object(
     maxQueueRows: Type.Optional(
       Type.Integer({
         minimum: 1,
+        maximum: 100_000_000,
         description: 'Rows allowed to wait for a batch; requests beyond it are rejected with 503.',
       }),
     ),
@@ -137,10 +140,24 @@ export const FeedbackSpec = Type.Object(
     maxBytes: Type.Optional(
       Quantity({
         description: 'Size limit of the captured rows per pod, e.g. 64Mi; older rows go first.',
+        'x-kubernetes-validations': [
+          {
+            // The server takes a whole number of bytes that a double holds exactly.
+            rule:
+              "quantity(string(self)).isInteger() && quantity(string(self)).compareTo(quantity('1Ki')) >= 0 " +
+              "&& quantity(string(self)).compareTo(quantity('1Pi')) <= 0",
+            message: 'maxBytes must be a whole number of bytes from 1Ki to 1Pi, e.g. 64Mi',
+          },
+        ],
       }),
     ),
     maxAge: Type.Optional(
-      Duration({ description: 'Captured rows older than this are discarded.' }),
+      Duration({
+        description: 'Captured rows older than this are discarded; at least 1m.',
+        'x-kubernetes-validations': [
+          { rule: "duration(self) >= duration('1m')", message: 'maxAge must be at least 1m' },
+        ],
+      }),
     ),
   },
   { description: 'Capture of labelled predictions.' },
@@ -149,7 +166,7 @@ export const FeedbackSpec = Type.Object(
 export const EnvVar = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'Variable name.' }),
-    value: Type.Optional(Type.String({ description: 'Literal value.' })),
+    value: Type.Optional(Type.String({ maxLength: 32_768, description: 'Literal value.' })),
     valueFrom: Type.Optional(
       OpaqueObject({ description: 'Source of the value, as in a core/v1 EnvVarSource.' }),
     ),

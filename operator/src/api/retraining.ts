@@ -2,6 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MetricName } from './monitoring.ts';
 import {
+  ARTIFACT_URI_RULES,
   DateTime,
   DNS_LABEL_PATTERN,
   Duration,
@@ -130,6 +131,13 @@ export const RetrainingSpec = Type.Object(
       Type.String({
         maxLength: 2048,
         description: 'URI of a dataset the trainer combines with the captured feedback rows.',
+        'x-kubernetes-validations': [
+          {
+            rule: "!self.matches('(^|/)[.][.](/|$)')",
+            message: 'baseDataset must not contain .. path segments',
+          },
+          ...ARTIFACT_URI_RULES,
+        ],
       }),
     ),
     cooldown: Duration({

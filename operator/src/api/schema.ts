@@ -32,6 +32,34 @@ const QUANTITY_PATTERN =
 /** DNS-1123 label, the syntax of object names such as PersistentVolumeClaims. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
+/**
+ * Rules for artifact and dataset URIs beyond the scheme. Percent-encoded dots and slashes would
+ * pass the `..` rule but decode to a traversal in file:// and pvc:// paths. Node's fetch rejects
+ * URLs with credentials, and a password in the spec would show in pod args and status messages.
+ */
+export const ARTIFACT_URI_RULES: CelRule[] = [
+  {
+    rule: "!self.matches('[\\x00-\\x1f\\x7f]')",
+    message: 'uri must not contain control characters',
+  },
+  {
+    rule: "!self.startsWith('file://') || self.startsWith('file:///')",
+    message: 'a file uri must have no host: write file:///PATH',
+  },
+  {
+    rule: "self.matches('^https?://') || !(self.matches('(?i)%(2e|2f|5c)') || self.contains('\\\\'))",
+    message:
+      'file:// and pvc:// uris must not contain backslashes or percent-encoded dots, slashes ' +
+      'or backslashes',
+  },
+  {
+    rule: "!self.matches('^https?://[^/?#]*@')",
+    message:
+      'uri must not contain credentials (user:password@): the model server cannot send them ' +
+      'and they would be readable in the pod spec',
+  },
+];
+
 /** String limited to the given literals, emitted as `enum` (TypeBox unions would emit `const`). */
 export function StringEnum<const T extends readonly string[]>(
   values: T,

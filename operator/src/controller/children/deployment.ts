@@ -18,6 +18,8 @@ export const DEFAULT_PORT = 8080;
 export const FEEDBACK_MOUNT_PATH = '/var/lib/modelwarden/feedback';
 export const READY_PATH = '/v2/health/ready';
 export const LIVE_PATH = '/v2/health/live';
+/** Default of the server's --max-request-rows (model-server serve --help). */
+const SERVER_MAX_REQUEST_ROWS = 4096;
 
 export interface ChildOptions {
   /** Image per model format; `default` applies to formats without an entry. */
@@ -74,8 +76,12 @@ function serverArgs(resource: ModelDeployment, model: ServedModel, serverUri: st
   if (batching?.maxBatchDelayMs !== undefined) {
     args.push('--max-batch-delay-ms', String(batching.maxBatchDelayMs));
   }
-  if (batching?.maxQueueRows !== undefined)
+  if (batching?.maxQueueRows !== undefined) {
     args.push('--max-queue-rows', String(batching.maxQueueRows));
+    // The server refuses to start when its request row limit exceeds the queue.
+    if (batching.maxQueueRows < SERVER_MAX_REQUEST_ROWS)
+      args.push('--max-request-rows', String(batching.maxQueueRows));
+  }
   const feedback = server?.feedback;
   if (feedback?.capture) {
     args.push('--capture-dir', FEEDBACK_MOUNT_PATH);
