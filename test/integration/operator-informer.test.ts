@@ -1,0 +1,113 @@
+// The operator's informer against the real apiserver: it resumes watches from the last
+// resourceVersion without relisting, relists after 410 Gone, and backs off after errors.
+import { setTimeout as delay } from 'node:timers/promises';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourcePath, type KubeObject } from '../../operator/src/kube/client.ts';
+import { Informer, type InformerEvent } from '../../operator/src/kube/informer.ts';
+import { apiClient } from './operator-harness.ts';
+import { createNamespace, deleteNamespace, waitFor } from './support/index.ts';
+
+const CONFIG_MAPS = { basePath: '/api/v1', plural: 'configmaps' };
+const log = pino({ level: 'silent' });
+let namespace = '';
+const informers: Informer<KubeObject>[] = [];
+
+interface Seen {
+  event: InformerEvent;
+  name: string;
+}
+
+function startInformer(options: { resumeFrom?: string; watchTimeoutSeconds?: number }) {
+  const seen: Seen[] = [];
+  const restarts: string[] = [];
+  const informer = new Informer<KubeObject>({
+    client: apiClient(),
+    type: CONFIG_MAPS,
+    namespace,
+    labelSelector: 'informer-test=yes',
+    log,
+    onEvent: (event, object) => seen.push({ event, name: object.metadata?.name ?? '' }),
+    onRestart: (cause) => restarts.push(cause),
+    minBackoffMs: 100,
+    ...options,
+  });
+  informers.push(informer);
+  informer.start();
+  return { informer, seen, restarts };
+}
+
+async function createConfigMap(name: string, value: string): Promise<void> {
+  await apiClient().create(resourcePath(CONFIG_MAPS, namespace), {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace, labels: { 'informer-test': 'yes' } },
+    data: { value },
+  });
+}
+
+function count(seen: Seen[], event: InformerEvent, name: string): number {
+  return seen.filter((entry) => entry.event === event && entry.name === name).length;
+}
+
+beforeAll(async () => {
+  namespace = await createNamespace('informer');
+});
+
+afterAll(async () => {
+  await Promise.all(informers.map((informer) => informer.stop()));
+  if (namespace) await deleteNamespace(namespace);
+});
+
+describe('Informer', () => {
+  it('resumes each watch without relisting', async () => {
+    await createConfigMap('first', '1');
+    const { informer, seen, restarts } = startInformer({ watchTimeoutSeconds: 1 });
+    await informer.synced;
+    expect(count(seen, 'add', 'first')).toBe(1);
+
+    // The apiserver ends each watch after about a second; three of them pass here.
+    await delay(3500);
+    await createConfigMap('second', '2');
+    await apiClient().mergePatch(resourcePath(CONFIG_MAPS, namespace, 'first'), {
+      data: { value: 'changed' },
+    });
+    await apiClient().delete(resourcePath(CONFIG_MAPS, namespace, 'second'));
+
+    await waitFor(() => count(seen, 'delete', 'second') === 1, {
+      description: 'the delete of second',
+    });
+    expect(count(seen, 'add', 'first')).toBe(1);
+    expect(count(seen, 'update', 'first')).toBe(1);
+    expect(count(seen, 'add', 'second')).toBe(1);
+    expect(restarts).toEqual([]);
+    expect(informer.list().map((object) => object.metadata?.name)).toEqual(['first']);
+  });
+
+  it('relists after 410 Gone', async () => {
+    const { informer, seen, restarts } = startInformer({ resumeFrom: '1' });
+    await informer.synced;
+    expect(restarts).toContain('expired');
+    expect(count(seen, 'add', 'first')).toBe(1);
+  });
+
+  it('backs off and keeps retrying after errors', async () => {
+    const seen: Seen[] = [];
+    const restarts: string[] = [];
+    const informer = new Informer<KubeObject>({
+      client: apiClient(),
+      type: { basePath: '/apis/modelwarden.io/v1alpha1', plural: 'nonexistents' },
+      namespace,
+      log,
+      onEvent: (event, object) => seen.push({ event, name: object.metadata?.name ?? '' }),
+      onRestart: (cause) => restarts.push(cause),
+      minBackoffMs: 100,
+      maxBackoffMs: 400,
+    });
+    informers.push(informer);
+    informer.start();
+    await waitFor(() => restarts.length >= 3, { description: 'three restarts', timeout: 10_000 });
+    expect(new Set(restarts)).toEqual(new Set(['error']));
+    expect(informer.hasSynced).toBe(false);
+  });
+});
