@@ -1,7 +1,8 @@
 // Benchmark of the model server against two baselines measured in the same run: raw in-process
 // predict (rows/s) and a bare fastify JSON echo server (requests/s, p99). Every server runs as
 // its own process on 127.0.0.1 and autocannon drives it from this process, so load generator and
-// server do not share an event loop. Each point runs a fixed time, so a run is bounded.
+// server do not share an event loop. Each point runs a fixed time, so a run is bounded. The p99
+// ratio divides by at least 1 ms, because autocannon reports latency in whole milliseconds.
 //
 //   npm run bench:server -- [--duration SECONDS] [--soak SECONDS]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,6 +25,7 @@ interface AutocannonResult {
   errors: number;
   timeouts: number;
 }
+type Point = { rps: number; p50: number; p99: number; failed: number };
 type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
@@ -186,46 +188,64 @@ async function main(): Promise<void> {
     const single = JSON.stringify({ instances: [CAR] });
     const large = JSON.stringify({ instances: Array.from({ length: LARGE_BATCH }, () => CAR) });
 
+    // All three servers run at once and every point measures the baseline right before the
+    // server, so a change in machine load between points affects both sides of a ratio alike.
     const echo = await startProcess([ECHO], (line) =>
       /^\d+$/.test(line.trim()) ? line.trim() : undefined,
     );
     const echoUrl = `http://127.0.0.1:${echo.value}/echo`;
-    await load(echoUrl, single, 16, 1);
-    const echoPoints = new Map<number, Awaited<ReturnType<typeof load>>>();
-    for (const connections of CONCURRENCY)
-      echoPoints.set(connections, await load(echoUrl, single, connections));
-    await stopProcess(echo.child);
+    const batching = await startModelServer(artifact, []);
+    const unbatched = await startModelServer(artifact, ['--max-batch-size', '1']);
+    const predictUrl = (server: { url: string }) => `${server.url}/v1/models/cars:predict`;
+    for (const url of [echoUrl, predictUrl(batching), predictUrl(unbatched)])
+      await load(url, single, 16, 1);
 
     const rows: string[] = [];
-    for (const [mode, extra] of [
-      ['batching', []],
-      ['no batching', ['--max-batch-size', '1']],
-    ] as const) {
-      const server = await startModelServer(artifact, [...extra]);
-      const predictUrl = `${server.url}/v1/models/cars:predict`;
-      await load(predictUrl, single, 16, 1);
-      for (const connections of CONCURRENCY) {
-        const ours = await load(predictUrl, single, connections);
-        const baseline = echoPoints.get(connections) as Awaited<ReturnType<typeof load>>;
-        rows.push(
-          `| single-row predict, ${mode} | ${connections} | ${format(ours.rps)} | ${format(ours.p50, 2)} | ${format(ours.p99, 2)} | ` +
-            `${format(baseline.rps)} | ${format(baseline.p99, 2)} | ${format(ours.rps / baseline.rps, 2)} | ${format(ours.p99 / Math.max(baseline.p99, 0.01), 2)} | ${ours.failed} |`,
-        );
-      }
-      if (mode === 'batching') {
-        for (const connections of [1, 4]) {
-          const ours = await load(predictUrl, large, connections);
-          const rowsPerSecond = ours.rps * LARGE_BATCH;
-          rows.push(
-            `| ${LARGE_BATCH}-row predict (rows/s) | ${connections} | ${format(rowsPerSecond)} rows/s | ${format(ours.p50, 2)} | ${format(ours.p99, 2)} | ` +
-              `raw ${format(rawLarge)} rows/s | | ${format(rowsPerSecond / rawLarge, 2)} of raw | | ${ours.failed} |`,
-          );
-        }
-        if (flags.soak !== undefined)
-          await soak(server.url, single, echoPoints.get(64)?.rps ?? 0, Number(flags.soak));
-      }
-      await stopProcess(server.child);
+    const singleRow = (mode: string, connections: number, ours: Point, baseline: Point) =>
+      `| single-row predict, ${mode} | ${connections} | ${format(ours.rps)} | ${format(ours.p50, 2)} | ` +
+      `${format(ours.p99, 2)} | ${format(baseline.rps)} | ${format(baseline.p99, 2)} | ` +
+      `${format(ours.rps / baseline.rps, 2)} | ${format(ours.p99 / Math.max(baseline.p99, 1), 2)} | ${ours.failed} |`;
+    let echoAt64 = 0;
+    for (const connections of CONCURRENCY) {
+      const baseline = await load(echoUrl, single, connections);
+      if (connections === 64) echoAt64 = baseline.rps;
+      rows.push(
+        singleRow(
+          'batching',
+          connections,
+          await load(predictUrl(batching), single, connections),
+          baseline,
+        ),
+      );
+      rows.push(
+        singleRow(
+          'no batching',
+          connections,
+          await load(predictUrl(unbatched), single, connections),
+          baseline,
+        ),
+      );
     }
+    await stopProcess(echo.child);
+    await stopProcess(unbatched.child);
+
+    for (const connections of [1, 4]) {
+      const servable = await loadServableModel(
+        { uri: artifact },
+        { maxBytes: 1 << 30, timeoutMs: 10_000 },
+        undefined,
+      );
+      const raw = measureRawPredict(servable.predictor, LARGE_BATCH, duration);
+      servable.layersModel.dispose();
+      const ours = await load(predictUrl(batching), large, connections);
+      const rowsPerSecond = ours.rps * LARGE_BATCH;
+      rows.push(
+        `| ${LARGE_BATCH}-row predict | ${connections} | ${format(rowsPerSecond)} rows/s | ${format(ours.p50, 2)} | ` +
+          `${format(ours.p99, 2)} | raw ${format(raw)} rows/s | | ${format(rowsPerSecond / raw, 2)} of raw | | ${ours.failed} |`,
+      );
+    }
+    if (flags.soak !== undefined) await soak(batching.url, single, echoAt64, Number(flags.soak));
+    await stopProcess(batching.child);
 
     console.log('');
     console.log(
