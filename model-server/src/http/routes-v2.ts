@@ -66,7 +66,10 @@ export function registerV2Routes(app: FastifyInstance, context: RouteContext): v
       const ready = context.manager.current !== undefined && !context.isShuttingDown();
       const state = context.isShuttingDown() ? 'shutting_down' : context.manager.phase;
       void reply.status(ready ? 200 : 503);
-      return { ready, state };
+      const failure = context.manager.failure;
+      if (failure === undefined) return { ready, state };
+      // The operator copies code and message into the ModelLoadFailed condition.
+      return { ready, state, code: failure.code, message: failure.message };
     },
   );
 

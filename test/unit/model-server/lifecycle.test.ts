@@ -114,7 +114,10 @@ describe('model loading', () => {
     try {
       const ready = await fetch(`${server.url}/v2/health/ready`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toEqual({ ready: false, state: 'failed' });
+      const readyBody = (await ready.json()) as Record<string, unknown>;
+      expect(readyBody.state).toBe('failed');
+      expect(readyBody.code).toBe('MS_ERR_ARTIFACT_CHECKSUM_MISMATCH');
+      expect(readyBody.message).toContain('--model-sha256');
       const response = await predict(server);
       expect(response.status).toBe(503);
       expect(response.body.message).toContain('MS_ERR_ARTIFACT_CHECKSUM_MISMATCH');
