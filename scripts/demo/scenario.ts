@@ -161,6 +161,33 @@ export async function trainCarsModel(
   );
 }
 
+/** Returns the retraining container: `model-server train` on the cars columns. */
+export function trainerContainer(epochs: number): Record<string, unknown> {
+  return {
+    name: 'trainer',
+    image: 'modelwarden/model-server:0.1.0',
+    args: [
+      'train',
+      '--features',
+      FEATURES.join(','),
+      '--label',
+      LABEL,
+      '--name',
+      NAME,
+      '--epochs',
+      String(epochs),
+    ],
+  };
+}
+
+/** Lists `http://podIP:8080` of the Ready serving pods of the story's ModelDeployment. */
+export async function servingTargets(kube: KubeClient, namespace: string): Promise<string[]> {
+  const pods = await kube.list<V1Pod>(resourcePath(RESOURCES.pods, namespace), {
+    labelSelector: `modelwarden.io/model-deployment=${NAME}`,
+  });
+  return pods.items.filter(isReadyPod).map((pod) => `http://${pod.status?.podIP ?? ''}:8080`);
+}
+
 /** Builds the ModelDeployment of the story. */
 export function carsDeployment(options: ScenarioOptions, modelDir: string): ModelDeployment {
   const { timings } = options;
@@ -207,23 +234,7 @@ export function carsDeployment(options: ScenarioOptions, modelDir: string): Mode
             activeDeadlineSeconds: 300,
             template: {
               spec: {
-                containers: [
-                  {
-                    name: 'trainer',
-                    image: 'modelwarden/model-server:0.1.0',
-                    args: [
-                      'train',
-                      '--features',
-                      FEATURES.join(','),
-                      '--label',
-                      LABEL,
-                      '--name',
-                      NAME,
-                      '--epochs',
-                      String(timings.epochs),
-                    ],
-                  },
-                ],
+                containers: [trainerContainer(timings.epochs)],
               },
             },
           },
@@ -379,15 +390,9 @@ export async function runCarsScenario(options: ScenarioOptions): Promise<Scenari
   log('starting the operator');
   const operator = startOperator(options);
   const mdepPath = resourcePath(RESOURCES.modelDeployments, namespace, NAME);
-  const podsPath = resourcePath(RESOURCES.pods, namespace);
   const traffic = new TrafficDriver({
     model: NAME,
-    targets: async () => {
-      const pods = await kube.list<V1Pod>(podsPath, {
-        labelSelector: `modelwarden.io/model-deployment=${NAME}`,
-      });
-      return pods.items.filter(isReadyPod).map((pod) => `http://${pod.status?.podIP ?? ''}:8080`);
-    },
+    targets: () => servingTargets(kube, namespace),
     requestsPerSecond: timings.requestsPerSecond,
     rowsPerRequest: timings.rowsPerRequest,
     maxDurationMs: timings.deadlineMs,

@@ -14,7 +14,7 @@ export interface TrafficOptions {
   targets: () => Promise<string[]>;
   requestsPerSecond: number;
   rowsPerRequest: number;
-  /** Longest run of the loop; it stops then even without stop(). */
+  /** Maximum run time of the loop; it stops then even without stop(). */
   maxDurationMs: number;
   timeoutMs?: number;
 }

@@ -6,18 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment } from '../../operator/src/api/model-deployment.ts';
 import type { MetricStatus } from '../../operator/src/api/monitoring.ts';
 import type { WebhookPayload } from '../../operator/src/evaluation/webhook.ts';
-import {
-  KubeClient,
-  loadKubeConfig,
-  RESOURCES,
-  resourcePath,
-} from '../../operator/src/kube/client.ts';
-import { isReadyPod } from '../../operator/src/probing/scrape.ts';
+import { RESOURCES, resourcePath } from '../../operator/src/kube/client.ts';
 import { loadCars } from '../../scripts/demo/cars.ts';
 import {
   carsDeployment,
@@ -29,34 +22,19 @@ import {
   stopProcess,
   trainCarsModel,
 } from '../../scripts/demo/scenario.ts';
-import { TrafficDriver } from '../../scripts/demo/traffic.ts';
+import type { TrafficDriver } from '../../scripts/demo/traffic.ts';
+import {
+  kube,
+  kubeconfig,
+  repoRoot,
+  sleep,
+  startTraffic,
+  waitForDeployment,
+} from './cars-harness.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const kubeconfig =
-  process.env.KUBECONFIG ?? path.join(repoRoot, '.modelwarden', 'cluster', 'kubeconfig');
 const namespace = 'monitoring-health';
 const workDir = path.join(repoRoot, '.modelwarden', 'test', namespace);
-const kube = new KubeClient(loadKubeConfig(kubeconfig));
 const mdepPath = resourcePath(RESOURCES.modelDeployments, namespace, 'cars');
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(
-  check: (resource: ModelDeployment) => boolean,
-  timeoutMs = 120_000,
-): Promise<ModelDeployment> {
-  const deadline = Date.now() + timeoutMs;
-  let resource = await kube.get<ModelDeployment>(mdepPath);
-  while (!check(resource)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out; last status: ${JSON.stringify(resource.status, null, 1)}`);
-    await sleep(300);
-    resource = await kube.get<ModelDeployment>(mdepPath);
-  }
-  return resource;
-}
 
 const mae = (resource: ModelDeployment): MetricStatus | undefined =>
   resource.status?.metrics?.find((metric) => metric.name === 'mae');
@@ -123,20 +101,7 @@ describe('monitoring', () => {
 
     operator = start();
     await kube.apply(mdepPath, resource, 'monitoring-test');
-    traffic = new TrafficDriver({
-      model: 'cars',
-      targets: async () => {
-        const pods = await kube.list<V1Pod>(resourcePath(RESOURCES.pods, namespace), {
-          labelSelector: 'modelwarden.io/model-deployment=cars',
-        });
-        return pods.items.filter(isReadyPod).map((pod) => `http://${pod.status?.podIP ?? ''}:8080`);
-      },
-      requestsPerSecond: 8,
-      rowsPerRequest: 4,
-      maxDurationMs: 5 * 60_000,
-    });
-    traffic.use(cars.early);
-    traffic.start();
+    traffic = startTraffic(namespace, cars.early);
   });
 
   afterAll(async () => {
@@ -148,7 +113,7 @@ describe('monitoring', () => {
   });
 
   it('reports each metric in status', async () => {
-    const resource = await waitFor((item) => mae(item)?.state === 'Healthy');
+    const resource = await waitForDeployment(mdepPath, (item) => mae(item)?.state === 'Healthy');
     const metric = mae(resource);
     expect(metric?.value).toBeLessThan(3);
     expect(metric?.max).toBe(3);
@@ -175,7 +140,10 @@ describe('monitoring', () => {
 
   it('keeps the breach count across an operator restart', async () => {
     traffic.use(cars.late);
-    const breached = await waitFor((item) => (mae(item)?.consecutiveBreaches ?? 0) >= 2);
+    const breached = await waitForDeployment(
+      mdepPath,
+      (item) => (mae(item)?.consecutiveBreaches ?? 0) >= 2,
+    );
     await stopProcess(operator);
     const before = (await kube.get<ModelDeployment>(mdepPath)).status?.metrics?.find(
       (m) => m.name === 'mae',
@@ -184,7 +152,8 @@ describe('monitoring', () => {
       mae(breached)?.consecutiveBreaches ?? 0,
     );
     operator = start();
-    const after = await waitFor(
+    const after = await waitForDeployment(
+      mdepPath,
       (item) => mae(item)?.consecutiveBreaches !== before?.consecutiveBreaches,
     );
     expect(mae(after)?.consecutiveBreaches).toBe((before?.consecutiveBreaches ?? 0) + 1);
@@ -192,7 +161,7 @@ describe('monitoring', () => {
   });
 
   it('degrades after the sustained window and notifies the webhook', async () => {
-    const resource = await waitFor((item) => degraded(item)?.status === 'True');
+    const resource = await waitForDeployment(mdepPath, (item) => degraded(item)?.status === 'True');
     expect(degraded(resource)?.reason).toBe('ThresholdBreached');
     expect(degraded(resource)?.message).toMatch(/^mae \S+ above max 3 in 6 consecutive probes/);
     expect(resource.status?.health).toBe('Degraded');
@@ -216,7 +185,10 @@ describe('monitoring', () => {
     await kube.mergePatch(mdepPath, {
       spec: { monitoring: { prometheus: { url: `http://127.0.0.1:${port}` } } },
     });
-    const resource = await waitFor((item) => degraded(item)?.status === 'Unknown');
+    const resource = await waitForDeployment(
+      mdepPath,
+      (item) => degraded(item)?.status === 'Unknown',
+    );
     expect(degraded(resource)?.reason).toBe('ProbeFailed');
     expect(degraded(resource)?.message).toContain(`Prometheus at http://127.0.0.1:${port}`);
     expect(resource.status?.probe?.consecutiveErrors).toBeGreaterThanOrEqual(2);

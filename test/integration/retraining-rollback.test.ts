@@ -1,20 +1,14 @@
-// Retraining on the local cluster: a manual trigger, an Auto promotion that is worse than its
-// predecessor and gets rolled back, a failing Job that sets Retraining False with the Job's
-// reason, and an operator restart that starts no duplicate Job.
+// Retraining on the local cluster. A manual trigger starts a Job whose model is worse than its
+// predecessor, so Auto promotion rolls it back. A failing Job sets Retraining False with the
+// Job's reason, and a restarted operator starts no duplicate Job.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment } from '../../operator/src/api/model-deployment.ts';
-import {
-  KubeClient,
-  loadKubeConfig,
-  RESOURCES,
-  resourcePath,
-} from '../../operator/src/kube/client.ts';
-import { isReadyPod } from '../../operator/src/probing/scrape.ts';
-import { FEATURES, LABEL, loadCars } from '../../scripts/demo/cars.ts';
+import { RESOURCES, resourcePath } from '../../operator/src/kube/client.ts';
+import { loadCars } from '../../scripts/demo/cars.ts';
 import {
   carsDeployment,
   createClaims,
@@ -24,38 +18,22 @@ import {
   startOperator,
   stopProcess,
   trainCarsModel,
+  trainerContainer,
 } from '../../scripts/demo/scenario.ts';
-import { TrafficDriver } from '../../scripts/demo/traffic.ts';
+import type { TrafficDriver } from '../../scripts/demo/traffic.ts';
+import {
+  kube,
+  kubeconfig,
+  repoRoot,
+  sleep,
+  startTraffic,
+  waitForDeployment,
+} from './cars-harness.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const kubeconfig =
-  process.env.KUBECONFIG ?? path.join(repoRoot, '.modelwarden', 'cluster', 'kubeconfig');
 const namespace = 'retraining-rollback';
 const workDir = path.join(repoRoot, '.modelwarden', 'test', namespace);
-const kube = new KubeClient(loadKubeConfig(kubeconfig));
 const mdepPath = resourcePath(RESOURCES.modelDeployments, namespace, 'cars');
 const jobsPath = resourcePath(RESOURCES.jobs, namespace);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls the ModelDeployment until `check` holds; fails with the last status after `timeoutMs`. */
-async function waitFor(
-  check: (resource: ModelDeployment) => boolean,
-  timeoutMs = 120_000,
-): Promise<ModelDeployment> {
-  const deadline = Date.now() + timeoutMs;
-  let resource = await kube.get<ModelDeployment>(mdepPath);
-  while (!check(resource)) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out; last status: ${JSON.stringify(resource.status, null, 1)}`);
-    }
-    await sleep(500);
-    resource = await kube.get<ModelDeployment>(mdepPath);
-  }
-  return resource;
-}
 
 const condition = (resource: ModelDeployment, type: string) =>
   resource.status?.conditions?.find((item) => item.type === type);
@@ -108,46 +86,11 @@ describe('retraining', () => {
     // Only the annotation triggers; one epoch trains a model far worse than v1.
     retraining.triggers = { onDegradation: false };
     retraining.backoff = '3s';
-    retraining.jobTemplate.spec = {
-      template: {
-        spec: {
-          containers: [
-            {
-              name: 'trainer',
-              image: 'modelwarden/model-server:0.1.0',
-              args: [
-                'train',
-                '--features',
-                FEATURES.join(','),
-                '--label',
-                LABEL,
-                '--name',
-                'cars',
-                '--epochs',
-                '1',
-              ],
-            },
-          ],
-        },
-      },
-    };
+    retraining.jobTemplate.spec = { template: { spec: { containers: [trainerContainer(1)] } } };
     operator = startOperator(options);
     await kube.apply(mdepPath, resource, 'retraining-test');
 
-    traffic = new TrafficDriver({
-      model: 'cars',
-      targets: async () => {
-        const pods = await kube.list<V1Pod>(resourcePath(RESOURCES.pods, namespace), {
-          labelSelector: 'modelwarden.io/model-deployment=cars',
-        });
-        return pods.items.filter(isReadyPod).map((pod) => `http://${pod.status?.podIP ?? ''}:8080`);
-      },
-      requestsPerSecond: 8,
-      rowsPerRequest: 4,
-      maxDurationMs: 5 * 60_000,
-    });
-    traffic.use(loadCars(repoRoot).early);
-    traffic.start();
+    traffic = startTraffic(namespace, loadCars(repoRoot).early);
   });
 
   afterAll(async () => {
@@ -157,7 +100,8 @@ describe('retraining', () => {
   });
 
   it('serves v1 within the MAE threshold', async () => {
-    const resource = await waitFor(
+    const resource = await waitForDeployment(
+      mdepPath,
       (item) => item.status?.metrics?.find((metric) => metric.name === 'mae')?.state === 'Healthy',
     );
     expect(condition(resource, 'Degraded')?.status).toBe('False');
@@ -166,7 +110,8 @@ describe('retraining', () => {
 
   it('starts a Job on the retrain annotation', async () => {
     await annotate('modelwarden.io/retrain', 'first');
-    const resource = await waitFor(
+    const resource = await waitForDeployment(
+      mdepPath,
       (item) => item.status?.retraining?.lastJobName === 'cars-retrain-1',
     );
     expect(resource.status?.retraining?.lastTrigger).toBe('Manual');
@@ -175,7 +120,8 @@ describe('retraining', () => {
   });
 
   it('rolls back a promoted model that is worse', async () => {
-    const resource = await waitFor(
+    const resource = await waitForDeployment(
+      mdepPath,
       (item) => condition(item, 'Retraining')?.reason === 'ModelRolledBack',
     );
     expect(resource.status?.activeModel?.source).toBe('Rollback');
@@ -191,7 +137,8 @@ describe('retraining', () => {
   });
 
   it('returns to v1 within the threshold', async () => {
-    const resource = await waitFor(
+    const resource = await waitForDeployment(
+      mdepPath,
       (item) =>
         condition(item, 'Progressing')?.reason === 'RolloutComplete' &&
         condition(item, 'Degraded')?.status === 'False' &&
@@ -218,7 +165,8 @@ describe('retraining', () => {
     });
     // The spec change resets the failure count, so the next request starts at once.
     await annotate('modelwarden.io/retrain', 'second');
-    const resource = await waitFor(
+    const resource = await waitForDeployment(
+      mdepPath,
       (item) =>
         item.status?.retraining?.lastJobName === 'cars-retrain-2' &&
         condition(item, 'Retraining')?.status === 'False',

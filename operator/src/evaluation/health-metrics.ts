@@ -2,6 +2,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { MetricName, MetricStatus } from '../api/monitoring.ts';
 
+/** Value of modelwarden_operator_model_degraded per status of the Degraded condition. */
+const DEGRADED_VALUES = { True: 1, False: 0, Unknown: -1 } as const;
+
 /** Gauges and counters about each ModelDeployment's model health. */
 export class HealthMetrics {
   readonly metricValue: Gauge<'namespace' | 'name' | 'metric'>;
@@ -67,7 +70,7 @@ export class HealthMetrics {
     consecutiveErrors: number,
   ): void {
     for (const metric of metrics) this.observeMetric(namespace, name, metric.name, metric);
-    this.degraded.set({ namespace, name }, degraded === 'True' ? 1 : degraded === 'False' ? 0 : -1);
+    this.degraded.set({ namespace, name }, DEGRADED_VALUES[degraded]);
     this.probeErrors.set({ namespace, name }, consecutiveErrors);
   }
 

@@ -49,7 +49,7 @@ export function resetProbeWindow(context: ReconcileContext): void {
 
 /**
  * Probes when the interval since status.lastProbeTime has elapsed, records the run for the
- * evaluate step and asks for the next reconcile at the next probe time.
+ * evaluate step and requests the next reconcile at the next probe time.
  */
 export async function runProbe(context: ReconcileContext): Promise<void> {
   const monitoring = context.resource.spec.monitoring;
@@ -70,11 +70,13 @@ export async function runProbe(context: ReconcileContext): Promise<void> {
   context.status.lastProbeTime = toKubeTime(context.now);
   requeueAfter(context, times.intervalMs);
 
-  const outcome =
-    'error' in run.input ? (run.input.targets === 0 ? 'NoTargets' : 'ScrapeFailed') : 'Success';
-  context.metrics.probeTotal.inc({ outcome });
-  if ('error' in run.input)
+  if ('error' in run.input) {
+    const outcome = run.input.targets === 0 ? 'NoTargets' : 'ScrapeFailed';
+    context.metrics.probeTotal.inc({ outcome });
     context.log.warn({ error: run.input.error, targets: run.input.targets }, 'probe failed');
+  } else {
+    context.metrics.probeTotal.inc({ outcome: 'Success' });
+  }
 }
 
 async function probePods(context: ReconcileContext, times: MonitoringTimes): Promise<ProbeRun> {

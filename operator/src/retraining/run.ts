@@ -38,9 +38,9 @@ import {
   type Trigger,
 } from './triggers.ts';
 
-/** Longest wait between two reconciles while a Job runs; Job watch events usually come first. */
+/** Maximum wait between two reconciles while a Job runs; Job watch events usually come first. */
 const JOB_POLL_MS = 10_000;
-/** Longest requeue for a schedule, so that a changed schedule is picked up within it. */
+/** Maximum requeue delay for a schedule, so that a changed schedule takes effect within it. */
 const SCHEDULE_POLL_MS = 15 * 60_000;
 /** Job failure reasons of batch/v1 that the Retraining condition takes over as they are. */
 const JOB_FAILURE_REASONS: Record<string, Reason> = {
@@ -396,19 +396,19 @@ async function maybeStartJob(context: ReconcileContext): Promise<void> {
   if (decision.scheduleTick) status.lastScheduleTime = toKubeTime(decision.scheduleTick);
 }
 
-async function startJob(
+/** Builds the Job of `attempt`, or undefined when the spec lacks a template or an output. */
+function jobFor(
   context: ReconcileContext,
+  attempt: number,
   trigger: Trigger,
   detail: string,
-): Promise<void> {
+): V1Job | undefined {
   const spec = context.resource.spec;
   const retraining = spec.retraining;
-  if (!retraining?.jobTemplate || !retraining.output) return;
-  const status = retrainingStatus(context);
+  if (!retraining?.jobTemplate || !retraining.output) return undefined;
   const { namespace, name } = names(context);
-  const attempt = (status.totalJobs ?? 0) + 1;
   const model = context.model ?? context.status.activeModel ?? spec.model;
-  const job = buildRetrainingJob({
+  return buildRetrainingJob({
     deployment: { name, namespace, uid: context.resource.metadata.uid ?? '' },
     attempt,
     template: retraining.jobTemplate,
@@ -423,6 +423,19 @@ async function startJob(
     triggerDetail: detail,
     trainerImage: context.options.images.default,
   });
+}
+
+async function startJob(
+  context: ReconcileContext,
+  trigger: Trigger,
+  detail: string,
+): Promise<void> {
+  const status = retrainingStatus(context);
+  const { namespace, name } = names(context);
+  const attempt = (status.totalJobs ?? 0) + 1;
+  const job = jobFor(context, attempt, trigger, detail);
+  if (!job) return;
+
   const jobName = retrainingJobName(name, attempt);
   try {
     await context.kube.create<V1Job>(resourcePath(RESOURCES.jobs, namespace), job);
@@ -439,6 +452,7 @@ async function startJob(
       'retraining Job exists, adopting it',
     );
   }
+
   status.totalJobs = attempt;
   status.lastJobName = jobName;
   status.lastTrigger = trigger;
