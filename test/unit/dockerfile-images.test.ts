@@ -41,6 +41,8 @@ const images: ImageCase[] = [
 interface PackageJson {
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  /** Dependencies whose install scripts npm may run; npm 12 skips the others. */
+  allowScripts?: Record<string, boolean>;
 }
 
 const packageJson = JSON.parse(
@@ -207,6 +209,7 @@ describe.each(images)('$dockerfile', (image) => {
       expect(install).not.toContain('--omit=optional');
       expect(install).not.toContain('--ignore-scripts');
       expect(install).toContain(`require('@tensorflow/tfjs-node')`);
+      expect(packageJson.allowScripts?.['@tensorflow/tfjs-node']).toBe(true);
     } else {
       expect(install).toContain('--omit=optional');
     }
