@@ -246,22 +246,26 @@ export async function metricValue(
   return sum;
 }
 
-/**
- * Stops one control-plane daemon by its pid file, waits `downMs`, and starts it again with the
- * cluster's own `up`, which starts only the daemons that are not running and waits for health.
- * Runs `duringOutage` while the daemon is down.
- */
-export async function restartDaemon(
-  name: DaemonName,
-  options: { downMs?: number; duringOutage?: () => Promise<void> } = {},
-): Promise<{ downMs: number }> {
-  const config = loadClusterConfig();
-  const stopped = Date.now();
-  const result = await stopByPidFile(pidFile(config, name), 15_000);
+/** Stops one control-plane daemon by its pid file, as a crash or a node reboot would. */
+export async function stopDaemon(name: DaemonName): Promise<void> {
+  const result = await stopByPidFile(pidFile(loadClusterConfig(), name), 15_000);
   if (result === 'not-running') throw new Error(`${name} was not running`);
-  await options.duringOutage?.();
-  const remaining = (options.downMs ?? 0) - (Date.now() - stopped);
+}
+
+/**
+ * Starts every daemon that is not running with the cluster's own `up`, each after the one it
+ * depends on is healthy, and waits for their health endpoints.
+ */
+export async function startStoppedDaemons(): Promise<void> {
+  await up(loadClusterConfig(), { log: () => undefined });
+}
+
+/** Stops `names` in order, keeps them down for `downMs` in total, and starts them again. */
+export async function restartDaemons(names: DaemonName[], downMs: number): Promise<number> {
+  const stopped = Date.now();
+  for (const name of names) await stopDaemon(name);
+  const remaining = downMs - (Date.now() - stopped);
   if (remaining > 0) await sleep(remaining);
-  await up(config, { log: () => undefined });
-  return { downMs: Date.now() - stopped };
+  await startStoppedDaemons();
+  return Date.now() - stopped;
 }
