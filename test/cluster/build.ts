@@ -29,6 +29,20 @@ function isExecutable(file: string): boolean {
   }
 }
 
+/**
+ * Returns the go command: $GO if set, else `go` from PATH, else the official installer's
+ * /usr/local/go/bin/go, for shells whose PATH lacks it.
+ */
+function goCommand(): string {
+  if (process.env['GO']) {
+    return process.env['GO'];
+  }
+  const onPath = (process.env['PATH'] ?? '')
+    .split(':')
+    .some((dir) => dir && isExecutable(path.join(dir, 'go')));
+  return onPath || !isExecutable('/usr/local/go/bin/go') ? 'go' : '/usr/local/go/bin/go';
+}
+
 /** Formats seconds as "1m05s". */
 export function formatDuration(seconds: number): string {
   const whole = Math.round(seconds);
@@ -77,7 +91,17 @@ async function buildGroup(group: Component[], options: BuildOptions): Promise<vo
   mkdirSync(options.binDir, { recursive: true });
   const outDir = mkdtempSync(path.join(options.binDir, '.build-'));
   const ldflags = ['-s', '-w', ...first.versionStamps.flatMap((stamp) => ['-X', stamp])].join(' ');
-  const args = ['build', '-v', '-trimpath', '-ldflags', ldflags, '-o', `${outDir}/`];
+  // -buildvcs=false: the modules sit inside this repository, whose git state is no version.
+  const args = [
+    'build',
+    '-v',
+    '-trimpath',
+    '-buildvcs=false',
+    '-ldflags',
+    ldflags,
+    '-o',
+    `${outDir}/`,
+  ];
   args.push(...group.map((c) => c.mainPackage));
 
   options.log(`${label}: building with go ${args.join(' ')} (in ${first.moduleDir})`);
@@ -103,7 +127,7 @@ function runGoBuild(
   options: BuildOptions,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('go', args, {
+    const child = spawn(goCommand(), args, {
       cwd,
       env: { ...process.env, CGO_ENABLED: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,7 +168,7 @@ function runGoBuild(
 
     child.on('error', (error) => {
       clearInterval(timer);
-      reject(new Error(`could not run go (${error.message}); install Go 1.26 and put it on PATH`));
+      reject(new Error(`running go failed (${error.message}); install Go 1.26 and put it on PATH`));
     });
     child.on('close', (code, signal) => {
       clearInterval(timer);

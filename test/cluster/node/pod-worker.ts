@@ -1,10 +1,11 @@
 // Runs one pod: its address, volumes, init and regular containers, probes, status and deletion.
 import type * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { RetryDelay } from './backoff.ts';
+import { restartsAfter, terminationOf } from './container-exit.ts';
 import {
   ContainerRun,
   WaitingReason,
@@ -14,7 +15,7 @@ import {
 import { PodConfigError, type PodRuntimeInfo } from './downward.ts';
 import { ImageNotMappedError, type ImageMap } from './images.ts';
 import type { IpPool } from './ip-pool.ts';
-import { containerLogFile, prepareLaunch } from './launch.ts';
+import { containerLogFile, prepareLaunch, type PreparedLaunch } from './launch.ts';
 import type { NodeApi } from './node-api.ts';
 import { computePodStatus, ConditionClock, podPhase, type PodView } from './pod-status.ts';
 import { Prober, type ProbeKind } from './probes.ts';
@@ -44,25 +45,6 @@ export interface WorkerDeps {
 
 /** Annotation that lets a pod choose a shorter crash-loop back-off base, in seconds, for tests. */
 export const backoffAnnotation = 'modelwarden.io/test-node-backoff-base-seconds';
-
-/** The kubelet's limit on a termination message (bytes). */
-const maxTerminationMessage = 4096;
-
-function readTail(file: string, from: number, maxBytes: number, maxLines: number): string {
-  if (!existsSync(file)) {
-    return '';
-  }
-  const size = statSync(file).size;
-  const start = Math.max(from, size - maxBytes);
-  const buffer = Buffer.alloc(Math.max(0, size - start));
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buffer, 0, buffer.length, start);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer.toString('utf8').split('\n').slice(-maxLines).join('\n').trim();
-}
 
 function describePod(pod: k8s.V1Pod): string {
   return `${pod.metadata?.name}_${pod.metadata?.namespace}(${pod.metadata?.uid})`;
@@ -391,7 +373,7 @@ export class PodWorker {
       return;
     }
 
-    let prepared;
+    let prepared: PreparedLaunch;
     try {
       prepared = await prepareLaunch({
         pod: this.pod,
@@ -412,6 +394,11 @@ export class PodWorker {
     }
     run.configRetry.reset();
     this.imageIDs.set(run.name, `test-node://${prepared.imageName}`);
+    this.launch(run, prepared);
+  }
+
+  /** Starts a new instance of `run` from a prepared launch, or records why it could not start. */
+  private launch(run: ContainerRun, prepared: PreparedLaunch): void {
     if (run.lastTermination || run.restoredInstance) {
       run.restartCount += 1;
       run.restoredInstance = false;
@@ -419,15 +406,17 @@ export class PodWorker {
     run.containerID = `test-node://${randomBytes(16).toString('hex')}`;
     run.willRestart = false;
     run.notBefore = 0;
-    if (prepared.startError) {
+    const startError = (message: string) =>
       this.finishInstance(run, {
         exitCode: 128,
         reason: 'StartError',
-        message: prepared.startError,
+        message,
         startedAt: new Date(0),
         finishedAt: new Date(),
-        containerID: run.containerID,
+        containerID: run.containerID ?? '',
       });
+    if (prepared.startError) {
+      startError(prepared.startError);
       return;
     }
 
@@ -440,14 +429,7 @@ export class PodWorker {
     try {
       process = ContainerProcess.launch(prepared.spec);
     } catch (error) {
-      this.finishInstance(run, {
-        exitCode: 128,
-        reason: 'StartError',
-        message: error instanceof Error ? error.message : String(error),
-        startedAt: new Date(0),
-        finishedAt: new Date(),
-        containerID: run.containerID,
-      });
+      startError(error instanceof Error ? error.message : String(error));
       return;
     }
     run.process = process;
@@ -458,17 +440,10 @@ export class PodWorker {
     run.stopping = false;
     run.started = !run.spec.startupProbe;
     run.readinessPassed = !run.spec.readinessProbe;
-    this.log.info(
-      { container: run.name, processId: process.pid, argv: prepared.spec.argv },
-      'container started',
-    );
-    void this.deps.api.recordEvent(
-      this.pod,
-      'Normal',
-      'Started',
-      `Started container ${run.name}`,
-      this.fieldPath(run),
-    );
+    const argv = prepared.spec.argv;
+    this.log.info({ container: run.name, processId: process.pid, argv }, 'container started');
+    const message = `Started container ${run.name}`;
+    void this.deps.api.recordEvent(this.pod, 'Normal', 'Started', message, this.fieldPath(run));
     void process.exited.then((exit) =>
       this.onExit(run, process, exit, prepared.terminationMessageFile),
     );
@@ -596,33 +571,17 @@ export class PodWorker {
     }
     run.process = undefined;
     run.stopProbers();
-    const logFile = containerLogFile(this.deps.logsDir, this.pod, run.name);
-    let message = existsSync(messageFile)
-      ? readFileSync(messageFile).subarray(0, maxTerminationMessage).toString('utf8')
-      : '';
-    let reason = exit.exitCode === 0 ? 'Completed' : 'Error';
-    if (!exit.reachedProgram) {
-      reason = 'StartError';
-      message = readTail(logFile, run.logOffsets.current, 2048, 20);
-    } else if (
-      !message &&
-      exit.exitCode !== 0 &&
-      run.spec.terminationMessagePolicy === 'FallbackToLogsOnError'
-    ) {
-      message = readTail(logFile, run.logOffsets.current, 2048, 80);
-    }
-    const termination: Termination = {
-      exitCode: exit.exitCode,
-      reason,
-      message: message || undefined,
+    const termination = terminationOf({
+      container: run.spec,
+      exit,
       startedAt: process.startedAt,
-      finishedAt: exit.finishedAt,
       containerID: run.containerID ?? '',
-    };
-    if (exit.signal) {
-      termination.signal = exit.exitCode - 128;
-    }
-    this.log.info({ container: run.name, exitCode: exit.exitCode, reason }, 'container exited');
+      messageFile,
+      logFile: containerLogFile(this.deps.logsDir, this.pod, run.name),
+      logOffset: run.logOffsets.current,
+    });
+    const { exitCode, reason } = termination;
+    this.log.info({ container: run.name, exitCode, reason }, 'container exited');
     this.finishInstance(run, termination);
   }
 
@@ -633,11 +592,7 @@ export class PodWorker {
     run.started = false;
     run.readinessPassed = false;
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
-    const failed = termination.exitCode !== 0;
-    const restart = run.init
-      ? failed && policy !== 'Never'
-      : policy === 'Always' || (policy === 'OnFailure' && failed);
-    if (restart && !this.terminating) {
+    if (restartsAfter(run.init, policy, termination.exitCode) && !this.terminating) {
       run.state = 'waiting';
       run.willRestart = true;
       run.waiting = { reason: WaitingReason.CrashLoopBackOff };
