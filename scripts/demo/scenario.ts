@@ -370,8 +370,14 @@ function judgedValue(resource: ModelDeployment, name: string): number | undefine
 
 /** Runs the whole story and reports what happened. Cleans up the operator and the traffic. */
 export async function runCarsScenario(options: ScenarioOptions): Promise<ScenarioReport> {
-  const { log, namespace, timings } = options;
+  const { namespace, timings } = options;
   mkdirSync(options.workDir, { recursive: true });
+  // Every line also goes to scenario.log, next to operator.log, for a look after a failure.
+  const logFile = createWriteStream(path.join(options.workDir, 'scenario.log'));
+  const log = (line: string): void => {
+    logFile.write(`${line}\n`);
+    options.log(line);
+  };
   const kube = new KubeClient(loadKubeConfig(options.kubeconfig));
   const modelDir = path.join(options.workDir, 'models', 'v1');
 
@@ -526,6 +532,7 @@ export async function runCarsScenario(options: ScenarioOptions): Promise<Scenari
   } finally {
     await traffic.stop();
     await stopProcess(operator);
+    logFile.end();
   }
 }
 

@@ -6,10 +6,10 @@ import { KubeClient, loadKubeConfig } from '../../operator/src/kube/client.ts';
 import type { Car } from '../../scripts/demo/cars.ts';
 import { servingTargets } from '../../scripts/demo/scenario.ts';
 import { TrafficDriver } from '../../scripts/demo/traffic.ts';
+import { kubeconfigPath } from './support/kube.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-export const kubeconfig =
-  process.env.KUBECONFIG ?? path.join(repoRoot, '.modelwarden', 'cluster', 'kubeconfig');
+export const kubeconfig = kubeconfigPath();
 export const kube = new KubeClient(loadKubeConfig(kubeconfig));
 
 export function sleep(ms: number): Promise<void> {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KubeClient, loadKubeConfig } from '../../operator/src/kube/client.ts';
 import { DEMO_TIMINGS, runCarsScenario, type ScenarioReport } from '../../scripts/demo/scenario.ts';
+import { kubeconfigPath } from './support/kube.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const kubeconfig =
-  process.env.KUBECONFIG ?? path.join(repoRoot, '.modelwarden', 'cluster', 'kubeconfig');
+const kubeconfig = kubeconfigPath();
 const namespace = 'demo-story';
 const lines: string[] = [];
 

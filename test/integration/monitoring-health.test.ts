@@ -113,7 +113,10 @@ describe('monitoring', () => {
   });
 
   it('reports each metric in status', async () => {
-    const resource = await waitForDeployment(mdepPath, (item) => mae(item)?.state === 'Healthy');
+    const resource = await waitForDeployment(
+      mdepPath,
+      (item) => mae(item)?.state === 'Healthy' && item.status?.probe?.targets === 2,
+    );
     const metric = mae(resource);
     expect(metric?.value).toBeLessThan(3);
     expect(metric?.max).toBe(3);

@@ -289,6 +289,16 @@ async function verifyPromotion(context: ReconcileContext): Promise<void> {
   if (!verification) return;
   const promotion = context.resource.spec.retraining?.promotion;
   const windowMs = parseDuration(promotion?.verificationWindow ?? '5m');
+  // The window starts once every pod runs the new version: values of old pods that are still
+  // serving during the rollout must not count for or against it.
+  const rollingOut =
+    context.model?.version !== verification.version ||
+    findCondition(context.status.conditions, 'Progressing')?.status === 'True';
+  if (rollingOut) {
+    verification.startedAt = toKubeTime(context.now);
+    requeueAfter(context, JOB_POLL_MS);
+    return;
+  }
   const thresholds = context.resource.spec.monitoring?.metrics ?? [];
   const threshold = thresholds.find((item) => item.name === verification.metric);
   const current = context.status.metrics?.find((item) => item.name === verification.metric);
