@@ -1,5 +1,5 @@
 // A lock folder that serializes `up` and `down` of one state folder across processes.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, processStartTime, readRecord, writeRecord } from './processes.ts';
@@ -26,8 +26,15 @@ export async function withLock<T>(
         throw error;
       }
     }
+    const created = statSync(lock, { throwIfNoEntry: false });
+    if (!created) {
+      continue;
+    }
     const holder = readRecord(owner);
-    if (holder && !isAlive(holder)) {
+    // A lock without an owner file is one whose holder died right after creating it, once it is
+    // older than the moment that takes.
+    const orphaned = !holder && Date.now() - created.mtimeMs > 30_000;
+    if ((holder && !isAlive(holder)) || orphaned) {
       rmSync(lock, { recursive: true, force: true });
       continue;
     }

@@ -40,7 +40,16 @@ function liveUsers(config: ClusterConfig): string[] {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const config = loadClusterConfig();
   const userFile = path.join(usersDir(config), `${process.pid}.json`);
-  const { kubeconfig, alreadyUp } = await up(config, { log });
+  let result;
+  try {
+    result = await up(config, { log });
+  } catch (error) {
+    // Leave no half-started cluster behind: a later run would find some daemons up.
+    log(`starting the cluster failed; stopping what started`);
+    await down(config, log);
+    throw error;
+  }
+  const { kubeconfig, alreadyUp } = result;
   if (!alreadyUp) {
     mkdirSync(path.dirname(startedByTestsFile(config)), { recursive: true });
     writeFileSync(startedByTestsFile(config), `${process.pid}\n`);

@@ -134,7 +134,9 @@ export async function prepareLaunch(context: LaunchContext): Promise<PreparedLau
     readOnly: false,
   });
 
-  const program = argv[0];
+  // A relative program path such as ./run.sh is relative to the working directory.
+  const workingDir = container.workingDir || image.workingDir;
+  const program = argv[0].includes('/') ? path.resolve(workingDir, argv[0]) : argv[0];
   const insideMount = mounts.some((m) => program.startsWith(`${m.target.replace(/\/$/, '')}/`));
   const startError =
     insideMount || findExecutable(program, env)
@@ -145,7 +147,7 @@ export async function prepareLaunch(context: LaunchContext): Promise<PreparedLau
     spec: {
       argv,
       env,
-      workingDir: container.workingDir || image.workingDir,
+      workingDir,
       hostname,
       mounts,
       logFile: containerLogFile(context.logsDir, pod, container.name),
