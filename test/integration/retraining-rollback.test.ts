@@ -1,6 +1,7 @@
 // Retraining on the local cluster. A manual trigger starts a Job whose model is worse than its
 // predecessor, so Auto promotion rolls it back. A failing Job sets Retraining False with the
-// Job's reason, and a restarted operator starts no duplicate Job.
+// Job's reason, a restarted operator starts no duplicate Job, and the Manual policy waits for
+// the promote annotation.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -186,5 +187,44 @@ describe('retraining', () => {
     expect(await jobNames()).toEqual(['cars-retrain-1', 'cars-retrain-2']);
     expect(resource.status?.retraining?.totalJobs).toBe(2);
     expect(condition(resource, 'Retraining')?.reason).toBe('BackoffLimitExceeded');
+  });
+
+  it('waits for the promote annotation under Manual', async () => {
+    await kube.mergePatch(mdepPath, {
+      spec: {
+        retraining: {
+          promotion: { policy: 'Manual', verificationWindow: '4s', maxRegression: 1 },
+          jobTemplate: { spec: { template: { spec: { containers: [trainerContainer(60)] } } } },
+        },
+      },
+    });
+    await annotate('modelwarden.io/retrain', 'third');
+    const pending = await waitForDeployment(
+      mdepPath,
+      (item) => condition(item, 'Retraining')?.reason === 'AwaitingPromotion',
+    );
+    expect(pending.status?.retraining?.candidate?.version).toBe('retrain-3');
+    expect(pending.status?.history?.at(-1)).toMatchObject({
+      version: 'retrain-3',
+      outcome: 'Pending',
+      reason: 'Manual',
+      jobName: 'cars-retrain-3',
+    });
+    expect(pending.status?.activeModel?.version).toBe('v1');
+
+    await annotate('modelwarden.io/promote', 'retrain-3');
+    const verified = await waitForDeployment(
+      mdepPath,
+      (item) => condition(item, 'Retraining')?.reason === 'ModelVerified',
+    );
+    expect(verified.status?.activeModel).toMatchObject({
+      version: 'retrain-3',
+      source: 'Promotion',
+    });
+    expect(verified.status?.history?.map((entry) => `${entry.version}:${entry.outcome}`)).toEqual([
+      'v1:Superseded',
+      'retrain-1:RolledBack',
+      'retrain-3:Active',
+    ]);
   });
 });
