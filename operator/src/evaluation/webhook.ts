@@ -1,6 +1,7 @@
 // JSON notifications of health transitions to spec.monitoring.webhook.url.
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.ts';
+import { redactUrl } from '../util/redact.ts';
 import type { Transition } from './evaluate.ts';
 
 /** Body of one webhook POST. */
@@ -36,9 +37,9 @@ export async function notifyWebhook(
     });
     await response.body?.cancel();
     if (response.ok) return true;
-    log.warn({ url, status: response.status }, 'webhook rejected the transition');
+    log.warn({ url: redactUrl(url), status: response.status }, 'webhook rejected the transition');
   } catch (error) {
-    log.warn({ url, error: errorMessage(error) }, 'webhook request failed');
+    log.warn({ url: redactUrl(url), error: errorMessage(error) }, 'webhook request failed');
   }
   return false;
 }
