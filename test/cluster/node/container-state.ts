@@ -57,7 +57,7 @@ export class ContainerRun {
   probers: Prober[] = [];
   readonly crashBackoff: CrashBackoff;
   /** Delay of retries after a failed image lookup or config error, apart from crash back-off. */
-  readonly configRetry = new RetryDelay(1000, 30_000);
+  readonly configRetry = new RetryDelay(1000, 10_000);
   /** Earliest time (ms since epoch) of the next start attempt of a waiting container. */
   notBefore = 0;
   /** Whether the latest instance exited and the restart policy starts it again. */

@@ -83,7 +83,7 @@ export class PodWorker {
   private podIP: string | undefined;
   private sandboxReady = false;
   private sandboxReleased = false;
-  private readonly sandboxRetry = new RetryDelay(1000, 30_000);
+  private readonly sandboxRetry = new RetryDelay(1000, 10_000);
   private sandboxNotBefore = 0;
   private lastVolumeRefresh = 0;
   private lastSentStatus: string | undefined;
@@ -109,6 +109,11 @@ export class PodWorker {
     const backoff = backoffFor(pod, deps.backoff);
     this.initRuns = (pod.spec?.initContainers ?? []).map((c) => new ContainerRun(c, true, backoff));
     this.runs = (pod.spec?.containers ?? []).map((c) => new ContainerRun(c, false, backoff));
+    if (this.initRuns.length > 0) {
+      for (const run of this.runs) {
+        run.waiting = { reason: WaitingReason.PodInitializing };
+      }
+    }
     this.volumes = new PodVolumes(pod, this.podDir, deps.api, deps.persistentVolumesDir);
     this.clock = new ConditionClock(pod.status?.conditions);
     this.startTime = pod.status?.startTime ? new Date(pod.status.startTime) : new Date();
