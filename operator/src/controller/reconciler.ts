@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { ModelDeployment } from '../api/model-deployment.ts';
 import { errorMessage, isConflict, isNotFound, TerminalError } from '../errors.ts';
+import { healthMetrics } from '../evaluation/health-metrics.ts';
 import type { OperatorMetrics } from '../http/metrics.ts';
 import { RESOURCES, resourcePath, type KubeClient } from '../kube/client.ts';
 import type { Clock } from '../util/clock.ts';
@@ -63,6 +64,8 @@ export class Reconciler {
   /** Drops the in-memory state of a deleted resource. */
   forget(key: string): void {
     this.memories.delete(key);
+    const [namespace = '', name = ''] = key.split('/');
+    healthMetrics(this.options.metrics.registry).forget(namespace, name);
   }
 
   async reconcile(key: string, log: Logger): Promise<ReconcileOutcome> {

@@ -1,6 +1,6 @@
 // Per-ModelDeployment health exported on the operator's /metrics, for Alertmanager rules.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { MetricName, MetricStatus } from '../api/monitoring.ts';
+import { METRIC_NAMES, type MetricName, type MetricStatus } from '../api/monitoring.ts';
 
 /** Value of modelwarden_operator_model_degraded per status of the Degraded condition. */
 const DEGRADED_VALUES = { True: 1, False: 0, Unknown: -1 } as const;
@@ -72,6 +72,22 @@ export class HealthMetrics {
     for (const metric of metrics) this.observeMetric(namespace, name, metric.name, metric);
     this.degraded.set({ namespace, name }, DEGRADED_VALUES[degraded]);
     this.probeErrors.set({ namespace, name }, consecutiveErrors);
+  }
+
+  /** Removes every series of a deleted ModelDeployment. */
+  forget(namespace: string, name: string): void {
+    for (const metric of METRIC_NAMES) {
+      this.metricValue.remove({ namespace, name, metric });
+      this.metricBreached.remove({ namespace, name, metric });
+      for (const bound of ['min', 'max'] as const)
+        this.metricThreshold.remove({ namespace, name, metric, bound });
+    }
+    this.degraded.remove({ namespace, name });
+    this.probeErrors.remove({ namespace, name });
+    for (const outcome of ['started', 'succeeded', 'failed'])
+      this.retrainingJobs.remove({ namespace, name, outcome });
+    for (const outcome of ['promoted', 'kept', 'rolledBack'])
+      this.promotions.remove({ namespace, name, outcome });
   }
 
   private observeMetric(

@@ -51,6 +51,21 @@ describe('healthMetrics', () => {
     );
   });
 
+  it('forgets a deleted ModelDeployment', async () => {
+    const registry = new Registry();
+    const metrics = healthMetrics(registry);
+    metrics.observe(
+      'ml',
+      'cars',
+      [{ name: 'mae', value: 1, max: 3, state: 'Healthy' }],
+      'False',
+      0,
+    );
+    metrics.retrainingJobs.inc({ namespace: 'ml', name: 'cars', outcome: 'started' });
+    metrics.forget('ml', 'cars');
+    expect(await registry.metrics()).not.toContain('name="cars"');
+  });
+
   it('returns one set of metrics per registry', () => {
     const registry = new Registry();
     expect(healthMetrics(registry)).toBe(healthMetrics(registry));
