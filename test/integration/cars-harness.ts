@@ -26,7 +26,9 @@ export async function waitForDeployment(
   let resource = await kube.get<ModelDeployment>(mdepPath);
   while (!check(resource)) {
     if (Date.now() > deadline) {
-      throw new Error(`timed out; last status: ${JSON.stringify(resource.status, null, 1)}`);
+      throw new Error(
+        `timed out waiting for ${mdepPath}; last status: ${JSON.stringify(resource.status, null, 1)}`,
+      );
     }
     await sleep(300);
     resource = await kube.get<ModelDeployment>(mdepPath);
