@@ -1,9 +1,10 @@
 // A thin JSON client for the Kubernetes API on top of client-node's KubeConfig, which supplies
 // the server address, TLS and credentials. Plain JSON in and out keeps server-side apply, status
 // writes and watches free of client-node's model (de)serialisation.
-import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+import { KubeConfig, HttpMethod } from '@kubernetes/client-node';
+import { fetch } from 'undici';
 import { KubeApiError } from '../errors.ts';
+import { ConnectionCache } from './connection.ts';
 
 /** The fields of any Kubernetes object this project relies on. */
 export interface KubeObject {
@@ -89,6 +90,7 @@ interface StatusBody {
 export class KubeClient {
   readonly config: KubeConfig;
   private readonly server: string;
+  private readonly connections: ConnectionCache;
 
   constructor(config: KubeConfig) {
     const cluster = config.getCurrentCluster();
@@ -99,6 +101,7 @@ export class KubeClient {
     }
     this.config = config;
     this.server = cluster.server.replace(/\/$/, '');
+    this.connections = new ConnectionCache(config);
   }
 
   /** Sends a request and returns the parsed JSON body; throws KubeApiError on a non-2xx status. */
@@ -173,16 +176,15 @@ export class KubeClient {
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const context = new RequestContext(url.toString(), method as HttpMethod);
-    await this.config.applySecurityAuthentication(context);
-    const headers: Record<string, string> = { ...context.getHeaders(), accept: 'application/json' };
+    const connection = await this.connections.get();
+    const headers: Record<string, string> = { ...connection.headers, accept: 'application/json' };
     if (options.body !== undefined)
       headers['content-type'] = options.contentType ?? 'application/json';
     return fetch(url, {
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      dispatcher: context.getDispatcher() as Dispatcher | undefined,
+      dispatcher: connection.dispatcher,
       signal: options.signal,
     });
   }
