@@ -86,6 +86,12 @@ function streamLogs(
     return;
   }
   const file = containerLogFile(options.logsDir, pod, container);
+  if (!existsSync(file)) {
+    response
+      .writeHead(400)
+      .end(`container "${container}" in pod "${podName}" is waiting to start\n`);
+    return;
+  }
   const offsets = options.logOffsets(pod.metadata?.uid ?? '', container) ?? {
     current: 0,
     previous: undefined,
