@@ -38,8 +38,8 @@ interface ByteBudget {
 
 /**
  * Rejects names that could leave the artifact directory: absolute paths, `..` segments,
- * backslashes, URL schemes and control characters. Weight paths come from `model.json`, which
- * may come from an untrusted server, so this check runs on every name.
+ * backslashes, percent signs, URL schemes and control characters. Weight paths come from
+ * `model.json`, which may come from an untrusted server, so this check runs on every name.
  */
 export function validateRelativeName(name: string): void {
   const unsafe =
@@ -48,6 +48,9 @@ export function validateRelativeName(name: string): void {
     name.includes('\\') ||
     name.includes('?') ||
     name.includes('#') ||
+    // A percent-encoded slash or dot is one segment to the URL parser but a traversal to an
+    // artifact server that decodes the path before resolving it.
+    name.includes('%') ||
     [...name].some((character) => character.charCodeAt(0) < 0x20) ||
     /^[A-Za-z][A-Za-z0-9+.-]*:/.test(name) ||
     name.split('/').some((segment) => segment === '..' || segment === '.' || segment === '');
