@@ -118,7 +118,8 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
     apply: (_request: IncomingMessage, response: ServerResponse) =>
       response.end(
         modelJsonWith((json) => {
-          (json.weightsManifest as { paths: string[] }[])[0]!.paths = [name];
+          const [group] = json.weightsManifest as { paths: string[] }[];
+          if (group) group.paths = [name];
         }),
       ),
   })),
