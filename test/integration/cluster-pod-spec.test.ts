@@ -3,7 +3,9 @@
 import type * as k8s from '@kubernetes/client-node';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { kubeClients, kubectl, useNamespace, waitFor } from './support/index.ts';
+import path from 'node:path';
+import { loadClusterConfig } from '../cluster/config.ts';
+import { kubeClients, kubectl, testbinContainer, useNamespace, waitFor } from './support/index.ts';
 
 async function finishedPod(
   core: k8s.CoreV1Api,
@@ -210,6 +212,32 @@ describe('pod spec on the test node', () => {
     await finishedPod(core, ns, 'reader');
     const reader = await kubectl(['logs', '-n', ns, 'reader']);
     expect(facts(reader.stdout)['data']).toBe('shared data');
+  });
+
+  // A checkout under /tmp gets covered by the emptyDir at /tmp that serving pods mount; the
+  // program and the Node binary inside the checkout must stay reachable.
+  const repoParent = path.dirname(loadClusterConfig().repoRoot);
+  test.skipIf(repoParent === '/')('volume over the checkout keeps it reachable', async () => {
+    const { core } = kubeClients();
+    await core.createNamespacedPod({
+      namespace: namespace.name,
+      body: {
+        metadata: { name: 'covering' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            testbinContainer('main', ['exit', '0', '--message', 'ran under the cover'], {
+              volumeMounts: [{ name: 'scratch', mountPath: repoParent }],
+            }),
+          ],
+          volumes: [{ name: 'scratch', emptyDir: {} }],
+        },
+      },
+    });
+    const pod = await finishedPod(core, namespace.name, 'covering');
+    const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    expect(pod.status?.phase).toBe('Succeeded');
+    expect(terminated?.message).toBe('ran under the cover');
   });
 
   test('unmapped image fails like a failed pull', async () => {

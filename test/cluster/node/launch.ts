@@ -58,13 +58,14 @@ const systemPaths = [
 ];
 
 /**
- * Rejects a mountPath that would cover a folder the process needs. Containers here share this
- * machine's file system instead of having an image's root, so a mount at `/work` would hide a
- * repository at `/work/main`, including the Node binary and the program itself.
+ * Rejects a mountPath that would cover a system folder. Containers here share this machine's
+ * file system instead of having an image's root, so a mount at `/usr` would hide the shell and
+ * the tools. The repository, the state folder and the Node binary may be covered (a clone
+ * under /tmp with an emptyDir at /tmp), because the start script binds them back in place.
  */
-function checkMountTarget(target: string, protectedPaths: string[]): void {
+function checkMountTarget(target: string): void {
   const normal = path.resolve(target);
-  for (const needed of [...protectedPaths, ...systemPaths]) {
+  for (const needed of systemPaths) {
     if (normal === needed || needed.startsWith(`${normal === '/' ? '' : normal}/`)) {
       throw new PodConfigError(
         `mountPath ${JSON.stringify(target)} would hide ${needed} on the test node, whose containers share ` +
@@ -122,7 +123,7 @@ export async function prepareLaunch(context: LaunchContext): Promise<PreparedLau
     context.volumes.mountFor(mount, kubeEnv),
   );
   for (const mount of mounts) {
-    checkMountTarget(mount.target, context.protectedPaths);
+    checkMountTarget(mount.target);
   }
 
   mkdirSync(context.runDir, { recursive: true });
@@ -153,6 +154,7 @@ export async function prepareLaunch(context: LaunchContext): Promise<PreparedLau
       logFile: containerLogFile(context.logsDir, pod, container.name),
       runDir: context.runDir,
       recordFile: context.recordFile,
+      keepVisible: context.protectedPaths,
     },
     imageName: imageName(container.image ?? ''),
     terminationMessageFile,

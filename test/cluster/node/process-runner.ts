@@ -29,6 +29,11 @@ export interface LaunchSpec {
   runDir: string;
   /** Pid file that lets `down` and a restarted node find the process. */
   recordFile: string;
+  /**
+   * Host folders that must stay visible at their own path even when a mount covers a parent of
+   * them: the repository, the state folder and the Node binary, which the program needs.
+   */
+  keepVisible: string[];
 }
 
 export interface Exit {
@@ -69,15 +74,54 @@ function mountDepth(mount: Mount): number {
   return path.normalize(mount.target).split('/').filter(Boolean).length;
 }
 
+function isWithin(child: string, parent: string): boolean {
+  const normalParent = path.resolve(parent);
+  const normalChild = path.resolve(child);
+  return (
+    normalChild === normalParent ||
+    normalChild.startsWith(`${normalParent === '/' ? '' : normalParent}/`)
+  );
+}
+
 /**
- * Writes the shell script that runs inside the new namespaces. It sets the hostname and creates
- * each missing mount point on this machine's file system. It then bind-mounts the volumes,
- * parents before children as container runtimes order them, remounts the read-only ones, enters
- * the working directory and execs the program.
+ * Folder inside the container's mount namespace where covered host folders are bind-mounted
+ * before the volumes go on top of them. It is a tmpfs of the namespace, so nothing is left on
+ * the machine but the empty mount point, and `/run` is never a container mountPath.
  */
-function startScript(spec: LaunchSpec, marker: string): string {
+const stashRoot = '/run/modelwarden-test-node';
+
+/**
+ * Writes the shell script that runs inside the new namespaces. It sets the hostname, then keeps
+ * every `keepVisible` folder that a mount would cover reachable through the stash. It creates
+ * each missing mount point on this machine's file system and bind-mounts the volumes, parents
+ * before children as container runtimes order them. It then binds the covered folders back at
+ * their own paths, remounts the read-only volumes, enters the working directory and execs the
+ * program.
+ */
+export function startScript(spec: LaunchSpec, marker: string): string {
   const lines = ['set -e', `hostname ${shellQuote(spec.hostname)}`];
-  for (const mount of [...spec.mounts].sort((a, b) => mountDepth(a) - mountDepth(b))) {
+  const covered = spec.keepVisible.filter((folder) =>
+    spec.mounts.some((mount) => isWithin(folder, mount.target)),
+  );
+  const stashOf = (folder: string) => path.join(stashRoot, String(covered.indexOf(folder)));
+  if (covered.length > 0) {
+    lines.push(`mkdir -p ${stashRoot}`, `mount -t tmpfs modelwarden-stash ${stashRoot}`);
+    for (const folder of covered) {
+      lines.push(`mkdir -p ${shellQuote(stashOf(folder))}`);
+      lines.push(`mount --rbind ${shellQuote(folder)} ${shellQuote(stashOf(folder))}`);
+    }
+  }
+  // Sources under a covered folder are read through the stash, because a parent mount may
+  // already hide their host path when they are bound.
+  const sourceOf = (source: string) => {
+    const folder = covered.find((candidate) => isWithin(source, candidate));
+    return folder === undefined
+      ? source
+      : path.join(stashOf(folder), path.relative(folder, source));
+  };
+
+  const ordered = [...spec.mounts].sort((a, b) => mountDepth(a) - mountDepth(b));
+  for (const mount of ordered) {
     const target = shellQuote(mount.target);
     if (statSync(mount.source).isDirectory()) {
       lines.push(`mkdir -p ${target}`);
@@ -87,10 +131,14 @@ function startScript(spec: LaunchSpec, marker: string): string {
         `[ -e ${target} ] || : > ${target}`,
       );
     }
-    lines.push(`mount --bind ${shellQuote(mount.source)} ${target}`);
-    if (mount.readOnly) {
-      lines.push(`mount -o remount,bind,ro ${target}`);
-    }
+    lines.push(`mount --bind ${shellQuote(sourceOf(mount.source))} ${target}`);
+  }
+  for (const folder of covered) {
+    lines.push(`mkdir -p ${shellQuote(folder)}`);
+    lines.push(`mount --rbind ${shellQuote(stashOf(folder))} ${shellQuote(folder)}`);
+  }
+  for (const mount of ordered.filter((candidate) => candidate.readOnly)) {
+    lines.push(`mount -o remount,bind,ro ${shellQuote(mount.target)}`);
   }
   lines.push(`mkdir -p ${shellQuote(spec.workingDir)}`, `cd ${shellQuote(spec.workingDir)}`);
   lines.push(`: > ${shellQuote(marker)}`, 'exec "$@"');
