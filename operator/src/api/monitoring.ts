@@ -3,6 +3,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, Duration, StringEnum, StringMap } from './schema.ts';
 
 /** Metrics the operator can compute from the model server's `/metrics` or a Prometheus query. */
+/** fetch cannot send user info, and a password in the spec would show in logs and messages. */
+const NO_CREDENTIALS_RULE = {
+  rule: "!self.matches('^https?://[^/?#]*@')",
+  message: 'url must not contain credentials (user:password@)',
+};
+
 export const METRIC_NAMES = [
   'latencyP50',
   'latencyP90',
@@ -68,6 +74,7 @@ export const PrometheusSource = Type.Object(
       maxLength: 2048,
       pattern: '^https?://',
       description: 'Base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.',
+      'x-kubernetes-validations': [NO_CREDENTIALS_RULE],
     }),
     queries: Type.Optional(
       StringMap(Type.String({ maxLength: 4096 }), {
@@ -96,6 +103,7 @@ export const WebhookTarget = Type.Object(
       maxLength: 2048,
       pattern: '^https?://',
       description: 'URL that receives each health transition as a JSON POST.',
+      'x-kubernetes-validations': [NO_CREDENTIALS_RULE],
     }),
   },
   { description: 'HTTP endpoint notified of health transitions.' },

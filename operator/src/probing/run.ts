@@ -7,6 +7,7 @@ import { requeueAfter, type ReconcileContext } from '../controller/context.ts';
 import { errorMessage } from '../errors.ts';
 import { toKubeTime } from '../util/clock.ts';
 import { parseDuration } from '../util/duration.ts';
+import { redactUrl } from '../util/redact.ts';
 import { queryPrometheus, renderQuery, type QueryVariables } from './prometheus.ts';
 import { scrapeAll, scrapeTargets } from './scrape.ts';
 import { ProbeWindow, type WindowedValues } from './window.ts';
@@ -192,7 +193,10 @@ export async function probePrometheus(
     );
   } catch (error) {
     return {
-      input: { error: `Prometheus at ${prometheus.url}: ${errorMessage(error)}`, targets: 1 },
+      input: {
+        error: `Prometheus at ${redactUrl(prometheus.url)}: ${errorMessage(error)}`,
+        targets: 1,
+      },
       modelVersions: {},
     };
   }

@@ -9,6 +9,7 @@ describe('redactUrl', () => {
     ],
     ['http://user:secret@prometheus:9090/', 'http://redacted@prometheus:9090/'],
     ['http://127.0.0.1:8080/hook', 'http://127.0.0.1:8080/hook'],
+    ['http://prometheus:9090', 'http://prometheus:9090'],
     ['not a url', 'not a url'],
   ])('prints %s as %s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);
