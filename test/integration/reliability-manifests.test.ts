@@ -161,6 +161,16 @@ const rejected: [string, Spec | string, RegExp][] = [
     { model, monitoring: { metrics: [], prometheus: { url: 'file:///etc/passwd' } } },
     /spec\.monitoring\.prometheus\.url: Invalid value: "file:\/\/\/etc\/passwd"/,
   ],
+  [
+    'credentials in the webhook url',
+    { model, monitoring: { metrics: [], webhook: { url: 'https://user:secret@hooks.example/x' } } },
+    /spec\.monitoring\.webhook\.url: .*must not contain credentials/,
+  ],
+  [
+    'credentials in the prometheus url',
+    { model, monitoring: { metrics: [], prometheus: { url: 'http://user:secret@prom:9090' } } },
+    /spec\.monitoring\.prometheus\.url: .*must not contain credentials/,
+  ],
   // Path traversal in file and pvc URIs.
   [
     'percent-encoded dot segments',
