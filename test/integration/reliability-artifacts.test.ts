@@ -89,7 +89,7 @@ async function podOf(name: string): Promise<V1Pod | undefined> {
   return pods.items[0];
 }
 
-/** The test node writes each container's output to logs/NAMESPACE_POD_CONTAINER.log. */
+/** Reads the pod's log file, which the test node writes to logs/NAMESPACE_POD_CONTAINER.log. */
 function podLog(pod: V1Pod): string {
   const file = path.join(
     statePaths(loadClusterConfig()).logs,

@@ -1,6 +1,6 @@
-// Hostile ModelDeployment manifests: the apiserver rejects each one through the CRD schema, CEL
-// and strict field validation with a message that names the field, and what only the operator
-// can see (a Deployment the apiserver rejects) ends in a terminal condition without retries.
+// Hostile ModelDeployment manifests. The apiserver rejects each one through the CRD schema, CEL
+// and strict field validation, with a message that names the field. A spec whose Deployment the
+// apiserver rejects passes that check, so the operator ends it in a terminal condition.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from './support/index.ts';
@@ -298,7 +298,7 @@ describe('hostile manifests at the apiserver', () => {
   });
 });
 
-/** What only the operator sees: the apiserver rejects the Deployment built from the spec. */
+/** Specs that pass validation but whose Deployment the apiserver rejects. */
 const terminal: [string, Spec, RegExp][] = [
   [
     'env-name',

@@ -20,7 +20,7 @@ import {
 } from './reliability-support.ts';
 
 const COUNT = 100;
-/** Every fifth ModelDeployment asks for a manual retraining run. */
+/** Every fifth ModelDeployment requests a manual retraining run. */
 const RETRAINED = (index: number) => index % 5 === 0;
 const KILL_AFTER_CONVERGED = 30;
 

@@ -1,7 +1,7 @@
 // Probing under pod faults on the real cluster. A killed model-server process restarts with its
-// counters at zero, which must not look like a breach; scrapes that time out or are refused
-// make Degraded Unknown with the error in its message, never True; and a pod that is not Ready
-// is never scraped. To keep pods Ready in the API while their process hangs or dies, the test
+// counters at zero, which must not look like a breach. Scrapes that time out or are refused make
+// Degraded Unknown with the error in its message, never True. A pod that is not Ready is never
+// scraped. To keep pods Ready in the API while their process hangs or dies, the test
 // node (the kubelet) is paused with SIGSTOP for those cases and resumed afterwards.
 import type { V1Pod } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
@@ -68,7 +68,7 @@ async function get(name: string): Promise<ModelDeployment> {
   return client.get<ModelDeployment>(mdepPath(namespace, name));
 }
 
-/** The pid of a pod's model-server process, from the test node's container record. */
+/** Reads the pid of a pod's model-server process from the test node's container record. */
 function serverPid(pod: V1Pod): number {
   const file = path.join(
     statePaths(loadClusterConfig()).containerRecords,
@@ -114,7 +114,7 @@ function startTraffic(name: string) {
             signal: AbortSignal.timeout(1000),
           }).then(
             (response) => response.body?.cancel(),
-            () => undefined, // A killed or paused pod does not answer; the operator must cope.
+            () => undefined, // A killed or paused pod sends no response, which the operator must cope with.
           );
         await post(':predict', { instances: [ROW, ROW] });
         await post('/feedback', { instances: [{ ...ROW, Miles_per_Gallon: 15 }] });

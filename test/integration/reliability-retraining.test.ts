@@ -123,7 +123,7 @@ describe('retraining Jobs that fail or hang', () => {
       .map((time, index) => (time - (created[index] as number)) / 1000)
       .join(', ');
     expect(jobs.length).toBe(MAX_ATTEMPTS);
-    // backoff 2s doubles per failure, so starts are at least 2 s and then 4 s apart; creation
+    // backoff 2s doubles per failure, so starts are at least 2 s and then 4 s apart. Creation
     // timestamps have whole seconds, so each gap may read up to 1 s shorter.
     expect((created[1] as number) - (created[0] as number)).toBeGreaterThanOrEqual(1000);
     expect((created[2] as number) - (created[1] as number)).toBeGreaterThanOrEqual(3000);

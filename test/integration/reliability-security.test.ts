@@ -1,6 +1,6 @@
-// Security of a served ModelDeployment on the real cluster: the serving pod runs as non-root
-// with a read-only root filesystem and no service-account token, and neither a Secret's value,
-// a token in the webhook URL, nor a marker in request bodies appears in the operator's log, the
+// Security of a served ModelDeployment on the real cluster. The serving pod runs as non-root
+// with a read-only root filesystem and no service-account token. Neither a Secret's value, a
+// token in the webhook URL, nor a marker in request bodies appears in the operator's log, the
 // pod's log, Events or status. The chart's RBAC, which grants no access to Secrets, is checked
 // by the chart tests.
 import type { V1Pod } from '@kubernetes/client-node';
@@ -36,7 +36,7 @@ let client: KubeClient;
 let operator: OperatorProcess;
 let pod: V1Pod;
 
-/** A loopback port with nothing listening, so that every webhook delivery is refused. */
+/** Returns a loopback port with nothing listening, so every webhook delivery is refused. */
 async function closedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -151,7 +151,7 @@ describe('security of a served ModelDeployment', () => {
     );
     const events = await kubectl(['get', 'events', '-n', namespace, '-o', 'json']);
     const resource = await client.get<ModelDeployment>(mdepPath(namespace, 'secure'));
-    // The spec holds the webhook URL as the user wrote it; status must not repeat it.
+    // The spec contains the webhook URL as the user wrote it, and status must not repeat it.
     const status = JSON.stringify(resource.status);
     const places = { operator: operator.rawLog(), pod: podLog, events: events.stdout, status };
     for (const [place, text] of Object.entries(places)) {

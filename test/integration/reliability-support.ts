@@ -110,7 +110,7 @@ export interface ManifestOptions {
   labels?: Record<string, string>;
 }
 
-/** A ModelDeployment that serves `uri` as model `cars`, with extra spec fields merged in. */
+/** Builds a ModelDeployment that serves `uri` as model `cars`, with extra spec fields merged in. */
 export function modelDeployment(
   namespace: string,
   name: string,

@@ -1,8 +1,8 @@
 // Model downloads from hostile http(s) servers on 127.0.0.1. fast-check generates what the
-// server sends (random model.json, file names that try to leave the artifact, wrong lengths,
-// oversized bodies, redirects, error statuses, stalls) and every load must either return the
-// genuine artifact or fail with an MS_ERR_ARTIFACT_* error, requesting nothing outside the
-// artifact's URL. Real `model-server serve` processes then show the size limit, the timeout,
+// server sends: random model.json, file names that try to leave the artifact, wrong lengths,
+// oversized bodies, redirects, error statuses and stalls. Every load must return the genuine
+// artifact or fail with an MS_ERR_ARTIFACT_* error, and request nothing outside the artifact's
+// URL. Real `model-server serve` processes then show the size limit, the timeout,
 // the checksum, the https-only redirect rule and the allowed schemes end to end.
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';

@@ -43,7 +43,7 @@ describe('overload beyond the queue', () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
-    // Batches wait 300 ms for more rows and never fill, so the queue holds what arrives.
+    // Batches wait 300 ms for more rows and never fill, so every arriving row stays queued.
     server = await startServerProcess({
       args: [
         '--model',
