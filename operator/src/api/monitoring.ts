@@ -121,10 +121,13 @@ export const MonitoringSpec = Type.Object(
         'Time span over which windowed values (percentiles, rates, MAE) are computed. Must be ' +
         'at least the interval.',
     }),
-    scrapeTimeout: Duration({
-      default: '5s',
-      description: 'Time limit of one scrape of a pod or one Prometheus query.',
-    }),
+    scrapeTimeout: Type.Optional(
+      Duration({
+        description:
+          'Time limit of one scrape of a pod or one Prometheus query; 5s, or the interval when ' +
+          'that is shorter, when unset.',
+      }),
+    ),
     minSamples: Type.Integer({
       default: 20,
       minimum: 1,
@@ -180,7 +183,7 @@ export const MonitoringSpec = Type.Object(
         fieldPath: '.interval',
       },
       {
-        rule: 'duration(self.scrapeTimeout) <= duration(self.interval)',
+        rule: '!has(self.scrapeTimeout) || duration(self.scrapeTimeout) <= duration(self.interval)',
         message: 'scrapeTimeout must not exceed interval',
         fieldPath: '.scrapeTimeout',
       },

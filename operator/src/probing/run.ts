@@ -35,11 +35,18 @@ export interface MonitoringTimes {
   timeoutMs: number;
 }
 
+/** Scrape time limit when spec.monitoring.scrapeTimeout is unset and the interval is longer. */
+const DEFAULT_SCRAPE_TIMEOUT_MS = 5000;
+
 export function monitoringTimes(monitoring: MonitoringSpec): MonitoringTimes {
+  const intervalMs = parseDuration(monitoring.interval ?? '30s');
   return {
-    intervalMs: parseDuration(monitoring.interval ?? '30s'),
+    intervalMs,
     windowMs: parseDuration(monitoring.window ?? '5m'),
-    timeoutMs: parseDuration(monitoring.scrapeTimeout ?? '5s'),
+    timeoutMs:
+      monitoring.scrapeTimeout === undefined
+        ? Math.min(DEFAULT_SCRAPE_TIMEOUT_MS, intervalMs)
+        : parseDuration(monitoring.scrapeTimeout),
   };
 }
 
