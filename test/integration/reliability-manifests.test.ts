@@ -298,6 +298,18 @@ describe('hostile manifests at the apiserver', () => {
   });
 });
 
+describe('manifests at the edge of the rules', () => {
+  it('accepts an interval below the default scrape timeout', async () => {
+    const result = await kubectl(
+      ['create', '--dry-run=server', '--validate=strict', '-n', namespace, '-f', '-'],
+      {
+        input: manifestText({ model, monitoring: { interval: '2s', window: '10s', metrics: [] } }),
+      },
+    );
+    expect(result.code).toBe(0);
+  });
+});
+
 /** Specs that pass validation but whose Deployment the apiserver rejects. */
 const terminal: [string, Spec, RegExp][] = [
   [
