@@ -10,7 +10,7 @@ import type { OperatorMetrics } from '../http/metrics.ts';
 import { RESOURCES, resourcePath, type KubeClient } from '../kube/client.ts';
 import type { Clock } from '../util/clock.ts';
 import type { ChildOptions } from './children/deployment.ts';
-import { initializeConditions } from './conditions.ts';
+import { findCondition, initializeConditions } from './conditions.ts';
 import {
   updateCondition,
   type ObjectCache,
@@ -91,11 +91,11 @@ export class Reconciler {
         await this.recordError(context, error);
         throw error;
       }
-      updateCondition(
-        context,
-        { type: 'Progressing', status: 'False', reason: error.reason, message: error.message },
-        true,
-      );
+      const failed = { status: 'False', reason: error.reason, message: error.message } as const;
+      updateCondition(context, { type: 'Progressing', ...failed }, true);
+      // Before a first rollout, Available still has the first visit's "not observed yet".
+      if (findCondition(context.status.conditions, 'Available')?.reason === Reason.Reconciling)
+        updateCondition(context, { type: 'Available', ...failed });
       await writeStatus.run(context);
       await this.flushEvents(context);
       return { kind: 'terminal', reason: error.reason, message: error.message };
