@@ -346,6 +346,12 @@ describe('hostile manifests only the operator can judge', () => {
     );
     expect(progressing.status).toBe('False');
     expect(progressing.message).toMatch(message);
+    const available = condition(
+      await client.get<ModelDeployment>(mdepPath(operatorNamespace, name)),
+      'Available',
+    );
+    expect(available?.status).toBe('False');
+    expect(available?.reason).toBe('InvalidSpec');
   });
 
   it('retries no terminal spec', async () => {
