@@ -224,6 +224,7 @@ export function carsDeployment(options: ScenarioOptions, modelDir: string): Mode
         cooldown: '2m',
         backoff: '30s',
         maxAttempts: 2,
+        timeout: '5m',
         promotion: {
           policy: 'Auto',
           verificationWindow: timings.verificationWindow,
@@ -231,7 +232,6 @@ export function carsDeployment(options: ScenarioOptions, modelDir: string): Mode
         },
         jobTemplate: {
           spec: {
-            activeDeadlineSeconds: 300,
             template: {
               spec: {
                 containers: [trainerContainer(timings.epochs)],

@@ -125,6 +125,11 @@ const rejected: [string, Spec | string, RegExp][] = [
     { model, retraining: { enabled: false, cooldown: 'soon' } },
     /spec\.retraining\.cooldown: Invalid value: "soon"/,
   ],
+  [
+    'retraining timeout below 1m',
+    { model, retraining: { enabled: false, timeout: '30s' } },
+    /spec\.retraining\.timeout: .*timeout must be from 1m to 168h/,
+  ],
   // Bad URIs.
   [
     'javascript uri',

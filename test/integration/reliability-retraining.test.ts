@@ -1,7 +1,8 @@
 // Retraining Jobs that fail or hang, on the real Job controller. A trigger that fires every
 // second meets a Job that always fails: the operator backs off exponentially and stops at
 // maxAttempts, so no Job storm follows. A Job past its activeDeadlineSeconds ends in reason
-// DeadlineExceeded, and a Job that hangs without a deadline blocks every further start.
+// DeadlineExceeded, and a Job that hangs blocks every further start until its deadline, here
+// the default spec.retraining.timeout of 1h.
 import type { V1Job } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

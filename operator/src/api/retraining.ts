@@ -14,6 +14,9 @@ import {
 /** Cron expressions with 5 or 6 fields, or one of croner's nicknames. */
 const CRON_PATTERN = '^(@(yearly|annually|monthly|weekly|daily|hourly)|(\\S+\\s+){4,5}\\S+)$';
 
+/** Default of `spec.retraining.timeout`, the deadline of a retraining Job. */
+export const DEFAULT_JOB_TIMEOUT = '1h';
+
 export const RetrainingTriggers = Type.Object(
   {
     onDegradation: Type.Boolean({
@@ -153,6 +156,18 @@ export const RetrainingSpec = Type.Object(
     backoff: Duration({
       default: '5m',
       description: 'Wait after a failed Job, doubled after each further consecutive failure.',
+    }),
+    timeout: Duration({
+      default: DEFAULT_JOB_TIMEOUT,
+      description:
+        'Run time after which a retraining Job fails with DeadlineExceeded, set as the ' +
+        "Job's activeDeadlineSeconds. An activeDeadlineSeconds in jobTemplate.spec wins.",
+      'x-kubernetes-validations': [
+        {
+          rule: "duration(self) >= duration('1m') && duration(self) <= duration('168h')",
+          message: 'timeout must be from 1m to 168h',
+        },
+      ],
     }),
     promotion: Type.Optional(PromotionPolicy),
   },

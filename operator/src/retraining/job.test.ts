@@ -40,6 +40,7 @@ const input: RetrainingJobInput = {
   trigger: 'Degradation',
   triggerDetail: 'sustained degradation of mae',
   trainerImage: 'modelwarden/model-server:0.1.0',
+  timeoutMs: 3_600_000,
 };
 
 describe('retrainingJobName', () => {
@@ -117,6 +118,21 @@ describe('buildRetrainingJob', () => {
     expect(job.spec?.activeDeadlineSeconds).toBe(600);
     expect(job.spec?.backoffLimit).toBe(0);
     expect(job.spec?.template.spec?.restartPolicy).toBe('Never');
+  });
+
+  it('keeps the template deadline over the timeout', () => {
+    const short = buildRetrainingJob({ ...input, timeoutMs: 60_000 });
+    expect(short.spec?.activeDeadlineSeconds).toBe(600);
+  });
+
+  it('applies the default timeout without a template deadline', () => {
+    const bare = buildRetrainingJob({ ...input, template: { spec: {} } });
+    expect(bare.spec?.activeDeadlineSeconds).toBe(3600);
+  });
+
+  it('applies a custom timeout in whole seconds', () => {
+    const custom = buildRetrainingJob({ ...input, template: { spec: {} }, timeoutMs: 90_500 });
+    expect(custom.spec?.activeDeadlineSeconds).toBe(91);
   });
 
   it('uses the default trainer without containers', () => {

@@ -56,6 +56,8 @@ export interface RetrainingJobInput {
   triggerDetail: string;
   /** Image of the trainer container used when the template lists no containers. */
   trainerImage: string;
+  /** Job deadline in milliseconds, used when the template sets no activeDeadlineSeconds. */
+  timeoutMs: number;
 }
 
 /** Artifact location of an attempt: the URI the serving pods use and the path in the Job. */
@@ -207,6 +209,7 @@ export function buildRetrainingJob(input: RetrainingJobInput): V1Job {
     },
     spec: {
       backoffLimit: 0,
+      activeDeadlineSeconds: Math.max(1, Math.ceil(input.timeoutMs / 1000)),
       ...spec,
       template: {
         ...spec.template,

@@ -3,7 +3,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { Annotation } from '../api/labels.ts';
 import type { MetricThreshold } from '../api/monitoring.ts';
-import type { RetrainingStatus } from '../api/retraining.ts';
+import { DEFAULT_JOB_TIMEOUT, type RetrainingStatus } from '../api/retraining.ts';
 import { findCondition } from '../controller/conditions.ts';
 import { requeueAfter, updateCondition, type ReconcileContext } from '../controller/context.ts';
 import { Reason } from '../controller/reasons.ts';
@@ -432,6 +432,7 @@ function jobFor(
     trigger,
     triggerDetail: detail,
     trainerImage: context.options.images.default,
+    timeoutMs: parseDuration(retraining.timeout ?? DEFAULT_JOB_TIMEOUT),
   });
 }
 

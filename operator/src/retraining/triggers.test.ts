@@ -110,7 +110,7 @@ describe('dueScheduleTick', () => {
 describe('retrainingPolicy', () => {
   it('allows the metrics that trigger retraining', () => {
     const result = retrainingPolicy(
-      { enabled: true, cooldown: '10m', backoff: '1m', maxAttempts: 2 },
+      { enabled: true, cooldown: '10m', backoff: '1m', maxAttempts: 2, timeout: '1h' },
       [
         { name: 'mae', max: 3, triggersRetraining: true },
         { name: 'latencyP99', max: 0.1, triggersRetraining: false },
@@ -134,6 +134,7 @@ describe('retrainingPolicy', () => {
         enabled: true,
         cooldown: '10m',
         backoff: '1m',
+        timeout: '1h',
         maxAttempts: 2,
         triggers: { onDegradation: true, metrics: ['drift'] },
       },
