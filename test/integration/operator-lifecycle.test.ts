@@ -352,9 +352,17 @@ describe('ModelDeployment lifecycle', () => {
       'spec.template.spec.containers[0].env[3].valueFrom.fieldRef.fieldPath',
     );
     expect(await exists(RESOURCES.deployments, 'rejected')).toBe(false);
-    const terminal =
-      operator?.logs().filter((line) => line.msg === 'reconcile failed terminally, not retrying') ??
-      [];
+    // The status write comes before the work queue logs the terminal error, so wait for it.
+    const terminal = await waitFor(
+      async () => {
+        const lines =
+          operator
+            ?.logs()
+            .filter((line) => line.msg === 'reconcile failed terminally, not retrying') ?? [];
+        return lines.length > 0 ? lines : undefined;
+      },
+      { description: 'the terminal reconcile error in the operator log', timeout: 15_000 },
+    );
     expect(terminal.length).toBeGreaterThanOrEqual(1);
     await kubectl(['delete', 'mdep', 'rejected', '-n', namespace], { allowFailure: true });
   });
