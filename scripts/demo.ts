@@ -55,6 +55,9 @@ function printSummary(report: ScenarioReport): void {
       'predictions / feedback rows / failed requests',
       `${report.traffic.predictions} / ${report.traffic.feedbackRows} / ${report.traffic.failures}`,
     ],
+    ...(report.traffic.lastError === undefined
+      ? []
+      : [['last failed request', report.traffic.lastError] as [string, string]]),
     ['duration', `${report.durationSeconds.toFixed(0)} s`],
   ];
   const width = Math.max(...rows.map(([key]) => key.length));

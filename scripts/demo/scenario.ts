@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import type { ModelDeployment } from '../../operator/src/api/model-deployment.ts';
+import { Label } from '../../operator/src/api/labels.ts';
 import { isConflict, isNotFound } from '../../operator/src/errors.ts';
 import {
   KubeClient,
@@ -94,7 +95,12 @@ export interface ScenarioReport {
   driftAfter: number | undefined;
   promotedVersion: string | undefined;
   jobName: string | undefined;
-  traffic: { predictions: number; feedbackRows: number; failures: number };
+  traffic: {
+    predictions: number;
+    feedbackRows: number;
+    failures: number;
+    lastError: string | undefined;
+  };
   durationSeconds: number;
 }
 
@@ -180,10 +186,15 @@ export function trainerContainer(epochs: number): Record<string, unknown> {
   };
 }
 
-/** Lists `http://podIP:8080` of the Ready serving pods of the story's ModelDeployment. */
+/**
+ * Lists `http://podIP:8080` of the serving pods of the story's ModelDeployment whose Ready
+ * condition is True and that are not terminating, as an EndpointSlice counts ready endpoints.
+ * The component label leaves out the retraining Job's pods, which carry the same
+ * model-deployment label and are Ready while the trainer runs.
+ */
 export async function servingTargets(kube: KubeClient, namespace: string): Promise<string[]> {
   const pods = await kube.list<V1Pod>(resourcePath(RESOURCES.pods, namespace), {
-    labelSelector: `modelwarden.io/model-deployment=${NAME}`,
+    labelSelector: `${Label.modelDeployment}=${NAME},${Label.component}=serving`,
   });
   return pods.items.filter(isReadyPod).map((pod) => `http://${pod.status?.podIP ?? ''}:8080`);
 }

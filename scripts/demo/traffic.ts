@@ -10,8 +10,13 @@ export const ROUTES = {
 
 export interface TrafficOptions {
   model: string;
-  /** Base URLs (`http://podIP:port`) of the Ready serving pods, looked up each round. */
+  /**
+   * Base URLs (`http://podIP:port`) of the serving pods whose Ready condition is True and that
+   * are not terminating, looked up every `refreshMs` and after a failed request.
+   */
   targets: () => Promise<string[]>;
+  /** Time between two target look-ups, default 500 ms, well inside the pods' shutdown delay. */
+  refreshMs?: number;
   requestsPerSecond: number;
   rowsPerRequest: number;
   /** Maximum run time of the loop; it stops then even without stop(). */
@@ -64,12 +69,13 @@ export class TrafficDriver {
   private async run(): Promise<void> {
     const started = Date.now();
     const gapMs = 1000 / this.options.requestsPerSecond;
+    const refreshMs = this.options.refreshMs ?? 500;
     let targets: string[] = [];
     let refreshed = 0;
     let turn = 0;
     while (this.running && Date.now() - started < this.options.maxDurationMs) {
       const tick = Date.now();
-      if (tick - refreshed > 2000 || targets.length === 0) {
+      if (tick - refreshed >= refreshMs || targets.length === 0) {
         targets = await this.options.targets().catch(() => []);
         refreshed = tick;
       }

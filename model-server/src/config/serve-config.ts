@@ -184,7 +184,9 @@ export const SERVE_OPTIONS = {
   shutdownTimeoutMs: option({
     flag: 'shutdown-timeout-ms',
     valueName: 'MS',
-    description: 'time in ms to drain in-flight requests after SIGTERM before exiting anyway',
+    description:
+      'time in ms to drain in-flight requests after SIGTERM and the shutdown delay before ' +
+      'exiting anyway',
     defaultValue: 25_000,
     parse: integerIn(0, 3_600_000),
   }),

@@ -30,14 +30,14 @@ export async function runServer(config: ServeConfig): Promise<void> {
       process.exit(1);
     }
     signalled = true;
-    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutdown started');
+    const delayMs = config.shutdownDelayMs;
+    const timeoutMs = config.shutdownTimeoutMs;
+    logger.info({ signal, delayMs, timeoutMs }, 'shutdown started');
+    // The drain timeout starts after the delay, during which the server still serves.
     const timer = setTimeout(() => {
-      logger.error(
-        { timeoutMs: config.shutdownTimeoutMs },
-        'shutdown timed out; exiting with requests in flight',
-      );
+      logger.error({ delayMs, timeoutMs }, 'shutdown timed out; exiting with requests in flight');
       process.exit(1);
-    }, config.shutdownTimeoutMs);
+    }, delayMs + timeoutMs);
     timer.unref();
     server.close().then(
       () => process.exit(0),

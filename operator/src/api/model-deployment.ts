@@ -196,6 +196,19 @@ export const ServerSpec = Type.Object(
       description:
         'HTTP port of the model server (unprivileged, because the server runs as non-root).',
     }),
+    // Optional in the type, so manifests written before the field existed still type-check;
+    // the apiserver applies the default.
+    shutdownDelaySeconds: Type.Optional(
+      Type.Integer({
+        default: 5,
+        minimum: 0,
+        maximum: 300,
+        description:
+          'Seconds a terminating pod keeps serving with readiness failing, so that clients and ' +
+          'load balancers stop sending to it before it closes its port. The pod then drains ' +
+          'in-flight requests for up to 20 s; terminationGracePeriodSeconds covers both.',
+      }),
+    ),
     batching: Type.Optional(BatchingSpec),
     feedback: Type.Optional(FeedbackSpec),
     env: Type.Optional(

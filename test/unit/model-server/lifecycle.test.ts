@@ -282,4 +282,20 @@ describe('graceful shutdown', () => {
     expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
     await expect(fetch(`${url}/v2/health/live`)).rejects.toThrow();
   });
+
+  it('fails readiness but serves during the shutdown delay', async () => {
+    const server = await startServer({ model: v1, shutdownDelayMs: 1500 });
+    const url = server.url;
+    const closed = server.close();
+    const ready = await fetch(`${url}/v2/health/ready`);
+    const readyBody = (await ready.json()) as { ready: boolean; state: string };
+    const prediction = await predict(server);
+    const live = await fetch(`${url}/v2/health/live`);
+    await closed;
+    expect(ready.status).toBe(503);
+    expect(readyBody).toEqual({ ready: false, state: 'shutting_down' });
+    expect(prediction.status).toBe(200);
+    expect(live.status).toBe(200);
+    await expect(fetch(`${url}/v2/health/live`)).rejects.toThrow();
+  });
 });

@@ -42,7 +42,34 @@ describe('buildDeployment', () => {
       '$(POD_IP)',
       '--port',
       '8080',
+      '--shutdown-delay-ms',
+      '5000',
+      '--shutdown-timeout-ms',
+      '20000',
     ]);
+  });
+
+  it('gives pods the default shutdown delay and grace period', () => {
+    const md = resource();
+    const deployment = buildDeployment(md, selectModel(md), options);
+    expect(deployment.spec?.template.spec?.terminationGracePeriodSeconds).toBe(30);
+  });
+
+  it('passes a custom shutdown delay and extends the grace period', () => {
+    const md = resource({ server: { port: 8080, shutdownDelaySeconds: 12 } });
+    const deployment = buildDeployment(md, selectModel(md), options);
+    const args = container(deployment).args ?? [];
+    expect(args[args.indexOf('--shutdown-delay-ms') + 1]).toBe('12000');
+    expect(args[args.indexOf('--shutdown-timeout-ms') + 1]).toBe('20000');
+    expect(deployment.spec?.template.spec?.terminationGracePeriodSeconds).toBe(37);
+  });
+
+  it('passes a zero shutdown delay', () => {
+    const md = resource({ server: { port: 8080, shutdownDelaySeconds: 0 } });
+    const deployment = buildDeployment(md, selectModel(md), options);
+    const args = container(deployment).args ?? [];
+    expect(args[args.indexOf('--shutdown-delay-ms') + 1]).toBe('0');
+    expect(deployment.spec?.template.spec?.terminationGracePeriodSeconds).toBe(25);
   });
 
   it('takes POD_IP from the downward API', () => {

@@ -18,6 +18,11 @@ export const DEFAULT_PORT = 8080;
 export const FEEDBACK_MOUNT_PATH = '/var/lib/modelwarden/feedback';
 export const READY_PATH = '/v2/health/ready';
 export const LIVE_PATH = '/v2/health/live';
+export const DEFAULT_SHUTDOWN_DELAY_SECONDS = 5;
+/** Time the server drains in-flight requests after the shutdown delay before it exits anyway. */
+export const SHUTDOWN_DRAIN_SECONDS = 20;
+/** Margin between the server's own exit deadline and the kubelet's SIGKILL. */
+const TERMINATION_MARGIN_SECONDS = 5;
 /** Default of the server's --max-request-rows (model-server serve --help). */
 const SERVER_MAX_REQUEST_ROWS = 4096;
 
@@ -56,6 +61,18 @@ export function serverPort(resource: ModelDeployment): number {
   return resource.spec.server?.port ?? DEFAULT_PORT;
 }
 
+function shutdownDelaySeconds(resource: ModelDeployment): number {
+  return resource.spec.server?.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_SECONDS;
+}
+
+/**
+ * Grace period of a serving pod: the shutdown delay, the drain time and a margin, so that the
+ * server exits on its own before the kubelet kills it.
+ */
+export function terminationGracePeriodSeconds(resource: ModelDeployment): number {
+  return shutdownDelaySeconds(resource) + SHUTDOWN_DRAIN_SECONDS + TERMINATION_MARGIN_SECONDS;
+}
+
 function serverArgs(resource: ModelDeployment, model: ServedModel, serverUri: string): string[] {
   const server = resource.spec.server;
   const args = [
@@ -68,6 +85,10 @@ function serverArgs(resource: ModelDeployment, model: ServedModel, serverUri: st
     '$(POD_IP)',
     '--port',
     String(serverPort(resource)),
+    '--shutdown-delay-ms',
+    String(shutdownDelaySeconds(resource) * 1000),
+    '--shutdown-timeout-ms',
+    String(SHUTDOWN_DRAIN_SECONDS * 1000),
   ];
   if (model.sha256) args.push('--model-sha256', model.sha256.toLowerCase());
   const batching = server?.batching;
@@ -215,6 +236,7 @@ export function buildDeployment(
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
+          terminationGracePeriodSeconds: terminationGracePeriodSeconds(resource),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: 65532,
