@@ -150,6 +150,10 @@ describe('ModelDeployment lifecycle', () => {
       '$(POD_IP)',
       '--port',
       '8080',
+      '--shutdown-delay-ms',
+      '5000',
+      '--shutdown-timeout-ms',
+      '20000',
     ]);
     expect(container?.readinessProbe?.httpGet?.path).toBe('/v2/health/ready');
     expect(deployment.metadata?.ownerReferences?.[0]?.kind).toBe('ModelDeployment');
@@ -253,20 +257,28 @@ describe('ModelDeployment lifecycle', () => {
       ['v1', 'Superseded'],
       ['v2', 'Active'],
     ]);
-    const pods = await kubectl(
-      [
-        'get',
-        'pods',
-        '-n',
-        namespace,
-        '-l',
-        'modelwarden.io/model-deployment=cars',
-        '-o',
-        'jsonpath={.items[*].metadata.labels.modelwarden\\.io/model-version}',
-      ],
-      { allowFailure: true },
+    // The v1 pod keeps serving for its shutdown delay (5 s by default) before it is gone.
+    const versions = await waitFor(
+      async () => {
+        const pods = await kubectl(
+          [
+            'get',
+            'pods',
+            '-n',
+            namespace,
+            '-l',
+            'modelwarden.io/model-deployment=cars',
+            '-o',
+            'jsonpath={.items[*].metadata.labels.modelwarden\\.io/model-version}',
+          ],
+          { allowFailure: true },
+        );
+        const listed = pods.stdout.trim().split(' ');
+        return listed.includes('v1') ? undefined : listed;
+      },
+      { timeout: 30_000, description: 'the v1 pod to terminate' },
     );
-    expect(pods.stdout.trim().split(' ')).toEqual(['v2']);
+    expect(versions).toEqual(['v2']);
   });
 
   it('scales through the spec and the scale subresource', async () => {
