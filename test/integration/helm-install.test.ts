@@ -145,6 +145,12 @@ afterAll(async () => {
   rmSync(path.dirname(modelDir), { recursive: true, force: true });
 });
 
+// Helm 4 applies the chart's CRD with server-side apply. On a cluster that other tests (or an
+// older checkout) already gave the CRD through kubectl or the operator harness, their field
+// managers own `.spec.versions`, and an install of a changed CRD fails with a conflict unless
+// Helm takes those fields over, as docs/install.md tells users to do.
+const forceConflicts = '--force-conflicts';
+
 describe('helm chart on the local cluster', () => {
   let firstPod: Pod | undefined;
 
@@ -155,6 +161,7 @@ describe('helm chart on the local cluster', () => {
       chartDir,
       '-n',
       namespace,
+      forceConflicts,
       '--set',
       'replicas=2',
     ]);
@@ -166,7 +173,17 @@ describe('helm chart on the local cluster', () => {
 
   test('install runs the operator ready', async () => {
     const installed = await helm(
-      ['install', release, chartDir, '-n', namespace, '--wait', '--timeout', '180s'],
+      [
+        'install',
+        release,
+        chartDir,
+        '-n',
+        namespace,
+        forceConflicts,
+        '--wait',
+        '--timeout',
+        '180s',
+      ],
       { timeoutMs: 200_000 },
     );
     expect(installed.stderr).toBe('');
