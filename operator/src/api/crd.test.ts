@@ -51,6 +51,28 @@ describe('generated CRD', () => {
     expect(undescribed).toEqual([]);
   });
 
+  it('requires no field that has a default', () => {
+    const schema = versionSchema();
+    const properties = schema.properties as Record<string, Record<string, unknown>>;
+    const defaultedRequired: string[] = [];
+    for (const part of ['spec', 'status']) {
+      for (const [at, node] of walk(properties[part] ?? {}, part)) {
+        const children = (node.properties ?? {}) as Record<string, Record<string, unknown>>;
+        for (const name of (node.required ?? []) as string[]) {
+          if (children[name]?.default !== undefined) defaultedRequired.push(`${at}.${name}`);
+        }
+      }
+    }
+    expect(defaultedRequired).toEqual([]);
+  });
+
+  it('keeps fields without a default required', () => {
+    const spec = (versionSchema().properties as Record<string, Record<string, unknown>>).spec;
+    const model = (spec?.properties as Record<string, Record<string, unknown>>).model;
+    expect(spec?.required).toContain('model');
+    expect(model?.required).toEqual(['name', 'uri']);
+  });
+
   it('emits no keywords structural schemas reject', () => {
     const text = JSON.stringify(versionSchema());
     for (const keyword of ['"const"', '"patternProperties"', '"$id"', '"oneOf"', '"allOf"']) {
