@@ -30,6 +30,7 @@ const SECRET_VALUE = 'mw-secret-value-0b7e4c';
 const WEBHOOK_TOKEN = 'mw-webhook-token-91d3aa';
 const BODY_MARKER = 'mw-body-marker-5f20c8';
 const ROW = [8, 307, 130, 3504, 12];
+const MATRIX = { name: 'input', shape: [1, 5], datatype: 'FP32', data: ROW };
 
 let namespace = '';
 let client: KubeClient;
@@ -123,7 +124,7 @@ describe('security of a served ModelDeployment', () => {
 
   it('answers hostile bodies and a wrong admin token with 4xx', async () => {
     const statuses = [
-      await post('/v1/models/cars:predict', { instances: [ROW], note: BODY_MARKER }),
+      await post('/v2/models/cars/infer', { id: BODY_MARKER, inputs: [MATRIX] }),
       await post('/v1/models/cars:predict', { signature_name: BODY_MARKER, instances: [ROW] }),
       await post('/v2/models/cars/infer', {
         inputs: [{ name: BODY_MARKER, shape: [1], datatype: 'FP32', data: [1] }],
@@ -133,7 +134,7 @@ describe('security of a served ModelDeployment', () => {
     ];
     expect(statuses).toEqual([200, 400, 400, 200, 401]);
     for (let round = 0; round < 20; round++) {
-      await post('/v1/models/cars:predict', { instances: [ROW], note: BODY_MARKER });
+      await post('/v2/models/cars/infer', { id: BODY_MARKER, inputs: [MATRIX] });
     }
   });
 

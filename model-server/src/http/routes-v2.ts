@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { invalidRequest } from '../errors.ts';
-import { describeType } from '../inference/request-rows.ts';
+import { describeType, rejectUnknownFields } from '../inference/request-rows.ts';
 import { parseV2Inputs } from '../inference/v2-tensors.ts';
 import { resolveRuntime, type ModelParams, type RouteContext } from './route-context.ts';
 
@@ -46,9 +46,13 @@ const inferResponse = {
 
 interface InferBody {
   id?: unknown;
+  parameters?: unknown;
   inputs?: unknown;
   outputs?: unknown;
 }
+
+/** The Open Inference Protocol inference request fields. */
+const INFER_FIELDS = ['id', 'parameters', 'inputs', 'outputs'];
 
 export function registerV2Routes(app: FastifyInstance, context: RouteContext): void {
   app.get('/v2', { config: { routeLabel: '/v2' } }, async () => ({
@@ -113,6 +117,7 @@ export function registerV2Routes(app: FastifyInstance, context: RouteContext): v
       async (request) => {
         const runtime = resolveRuntime(context, request.params);
         const { manifest } = runtime.model;
+        rejectUnknownFields(request.body as Record<string, unknown>, INFER_FIELDS);
         const requestId = parseRequestId(request.body.id);
         checkRequestedOutputs(request.body.outputs, manifest.label);
         const input = parseV2Inputs(request.body.inputs, {

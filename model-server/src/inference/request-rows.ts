@@ -31,6 +31,24 @@ function readCell(value: unknown, field: string): number {
   return value;
 }
 
+/** Quotes names for a message: `'a'`, `'a', 'b'`. */
+export function quoteNames(names: readonly string[]): string {
+  return names.map((name) => `'${name}'`).join(', ');
+}
+
+/** Rejects top-level body fields outside `allowed`, naming them and the allowed ones. */
+export function rejectUnknownFields(
+  record: Record<string, unknown>,
+  allowed: readonly string[],
+): void {
+  const unknown = Object.keys(record).filter((key) => !allowed.includes(key));
+  if (unknown.length === 0) return;
+  throw invalidRequest(
+    'body',
+    `has unknown field${unknown.length === 1 ? '' : 's'} ${quoteNames(unknown)}; the allowed fields are ${quoteNames(allowed)}`,
+  );
+}
+
 export function checkRowCount(count: number, field: string, limits: RowLimits): void {
   if (count === 0) throw invalidRequest(field, 'must contain at least one row');
   if (count > limits.maxRows) {
@@ -118,6 +136,9 @@ export function parseColumns(
   return { rows, rowCount: count };
 }
 
+/** The TF Serving predict request fields. */
+const V1_PREDICT_FIELDS = ['signature_name', 'instances', 'inputs'];
+
 export type V1Input = RowBatch & { format: 'instances' | 'inputs' };
 
 /**
@@ -129,6 +150,7 @@ export function parseV1PredictBody(body: unknown, limits: RowLimits): V1Input {
     throw invalidRequest('body', `must be a JSON object, got ${describeType(body)}`);
   }
   const record = body as Record<string, unknown>;
+  rejectUnknownFields(record, V1_PREDICT_FIELDS);
   const hasInstances = record.instances !== undefined;
   const hasInputs = record.inputs !== undefined;
   if (hasInstances === hasInputs) {

@@ -2,7 +2,12 @@
 // error counters, the sliding accuracy window and capture rows for retraining.
 import type { Logger } from 'pino';
 import { invalidRequest } from '../errors.ts';
-import { checkRowCount, describeType, parseRows } from '../inference/request-rows.ts';
+import {
+  checkRowCount,
+  describeType,
+  parseRows,
+  rejectUnknownFields,
+} from '../inference/request-rows.ts';
 import type { CaptureWriter } from '../monitoring/capture.ts';
 import type { FeedbackStats } from '../monitoring/feedback-window.ts';
 import type { ServerMetrics } from '../monitoring/metrics.ts';
@@ -69,6 +74,7 @@ export class FeedbackService {
       throw invalidRequest('body', `must be a JSON object, got ${describeType(body)}`);
     }
     const record = body as Record<string, unknown>;
+    rejectUnknownFields(record, ['labels', 'instances']);
     if (record.labels === undefined && record.instances === undefined) {
       throw invalidRequest(
         'body',

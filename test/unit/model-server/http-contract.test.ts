@@ -136,7 +136,10 @@ describe('prediction endpoints', () => {
       Object.entries(CAR_OBJECT).map(([feature, value]) => [feature, [value, value]]),
     );
     const columnar = await request('POST', '/v1/models/cars:predict', { inputs: columns });
-    const rows = await request('POST', '/v1/models/cars/versions/v1:predict', { inputs: [CAR] });
+    const rows = await request('POST', '/v1/models/cars/versions/v1:predict', {
+      signature_name: 'serving_default',
+      inputs: [CAR],
+    });
     expect(columnar.status).toBe(200);
     expect(columnar.body.outputs).toHaveLength(2);
     expect(columnar.body.predictions).toBeUndefined();
@@ -146,6 +149,7 @@ describe('prediction endpoints', () => {
   it('infers v2 tensors in both layouts', async () => {
     const matrix = await request('POST', '/v2/models/cars/infer', {
       id: 'request-1',
+      parameters: {},
       inputs: [{ name: 'input', shape: [1, 5], datatype: 'FP64', data: [CAR] }],
       outputs: [{ name: 'Miles_per_Gallon' }],
     });
@@ -276,7 +280,7 @@ const BAD_INPUTS: [string, string, unknown, number, string, string][] = [
   [
     'neither instances nor inputs',
     '/v1/models/cars:predict',
-    { rows: [CAR] },
+    { signature_name: 'serving_default' },
     400,
     'MS_ERR_REQUEST_INVALID',
     'exactly one of',
@@ -460,6 +464,30 @@ const BAD_INPUTS: [string, string, unknown, number, string, string][] = [
     400,
     'MS_ERR_REQUEST_INVALID',
     "must contain 'labels'",
+  ],
+  [
+    'predict with unknown field',
+    '/v1/models/cars:predict',
+    { instances: [CAR], foo: 1 },
+    400,
+    'MS_ERR_REQUEST_INVALID',
+    "body has unknown field 'foo'; the allowed fields are 'signature_name', 'instances', 'inputs'",
+  ],
+  [
+    'infer with unknown field',
+    '/v2/models/cars/infer',
+    { inputs: [{ name: 'input', shape: [1, 5], datatype: 'FP32', data: CAR }], bogus: 1 },
+    400,
+    'MS_ERR_REQUEST_INVALID',
+    "body has unknown field 'bogus'; the allowed fields are 'id', 'parameters', 'inputs', 'outputs'",
+  ],
+  [
+    'feedback with unknown fields',
+    '/v1/models/cars/feedback',
+    { labels: [{ id: 'a', label: 18 }], bogus: 1, note: 'x' },
+    400,
+    'MS_ERR_REQUEST_INVALID',
+    "body has unknown fields 'bogus', 'note'; the allowed fields are 'labels', 'instances'",
   ],
   [
     'reload with unknown field',
