@@ -166,7 +166,10 @@ describe('ModelDeployment lifecycle', () => {
     const service = await apiClient().get<V1Service>(
       resourcePath(RESOURCES.services, namespace, 'cars'),
     );
-    expect(service.spec?.selector).toEqual({ 'modelwarden.io/model-deployment': 'cars' });
+    expect(service.spec?.selector).toEqual({
+      'modelwarden.io/model-deployment': 'cars',
+      'app.kubernetes.io/component': 'serving',
+    });
     expect(service.spec?.ports?.[0]?.port).toBe(8080);
 
     const waited = await kubectl(

@@ -81,6 +81,7 @@ describe('buildRetrainingJob', () => {
       team: 'ml',
       'app.kubernetes.io/managed-by': 'modelwarden',
       'modelwarden.io/model-deployment': 'cars',
+      'app.kubernetes.io/component': 'retraining',
       'modelwarden.io/retrain-attempt': '2',
     });
   });

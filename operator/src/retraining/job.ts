@@ -182,6 +182,8 @@ export function buildRetrainingJob(input: RetrainingJobInput): V1Job {
     ...template.metadata?.labels,
     [Label.managedBy]: MANAGED_BY,
     [Label.modelDeployment]: deployment.name,
+    // Keeps trainer pods out of the Service and the operator's serving-pod filter.
+    [Label.component]: 'retraining',
     [ATTEMPT_LABEL]: String(attempt),
   };
   return {

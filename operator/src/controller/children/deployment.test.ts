@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelDeployment } from '../../api/model-deployment.ts';
-import { buildDeployment, buildService } from './deployment.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import { buildDeployment, buildService, isServingPod } from './deployment.ts';
 import { resolveModelUri, selectModel } from './model.ts';
 
 const options = { images: { default: 'modelwarden/model-server:0.1.0', byFormat: {} } };
@@ -238,7 +239,43 @@ describe('resolveModelUri', () => {
 describe('buildService', () => {
   it('targets the http port of the serving pods', () => {
     const service = buildService(resource());
-    expect(service.spec?.selector).toEqual({ 'modelwarden.io/model-deployment': 'cars' });
+    expect(service.spec?.selector).toEqual({
+      'modelwarden.io/model-deployment': 'cars',
+      'app.kubernetes.io/component': 'serving',
+    });
     expect(service.spec?.ports?.[0]).toMatchObject({ port: 8080, targetPort: 'http' });
+  });
+
+  it('selects labels that the serving pod template carries', () => {
+    const md = resource();
+    const labels = buildDeployment(md, selectModel(md), options).spec?.template.metadata?.labels;
+    for (const [key, value] of Object.entries(buildService(resource()).spec?.selector ?? {})) {
+      expect(labels?.[key], key).toBe(value);
+    }
+  });
+});
+
+describe('isServingPod', () => {
+  const pod = (labels: Record<string, string>): V1Pod => ({ metadata: { labels } });
+  const cases: [string, Record<string, string>, boolean][] = [
+    [
+      'serving pod',
+      { 'modelwarden.io/model-deployment': 'cars', 'app.kubernetes.io/component': 'serving' },
+      true,
+    ],
+    [
+      'retraining pod',
+      { 'modelwarden.io/model-deployment': 'cars', 'app.kubernetes.io/component': 'retraining' },
+      false,
+    ],
+    ['pod without a component', { 'modelwarden.io/model-deployment': 'cars' }, false],
+    [
+      'serving pod of another deployment',
+      { 'modelwarden.io/model-deployment': 'bikes', 'app.kubernetes.io/component': 'serving' },
+      false,
+    ],
+  ];
+  it.each(cases)('%s', (_name, labels, expected) => {
+    expect(isServingPod(pod(labels), 'cars')).toBe(expected);
   });
 });

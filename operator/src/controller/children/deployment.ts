@@ -3,6 +3,7 @@ import type {
   V1Container,
   V1Deployment,
   V1EnvVar,
+  V1Pod,
   V1Service,
   V1Volume,
   V1VolumeMount,
@@ -42,17 +43,30 @@ function ownerReference(resource: ModelDeployment) {
   };
 }
 
-/** Labels that select the serving pods of a ModelDeployment. */
+/**
+ * Labels of the Deployment's `spec.selector`. Retraining Job pods carry them too, so they select
+ * more than the serving pods; they stay as they are because a Deployment's selector is immutable.
+ */
 export function selectorLabels(resource: ModelDeployment): Record<string, string> {
   return { [Label.modelDeployment]: resource.metadata.name ?? '' };
 }
 
+/** Labels that select only the serving pods of a ModelDeployment, not its retraining pods. */
+export function servingSelectorLabels(resource: ModelDeployment): Record<string, string> {
+  return { ...selectorLabels(resource), [Label.component]: 'serving' };
+}
+
+/** Tells whether a pod is a serving pod of the ModelDeployment `name`. */
+export function isServingPod(pod: V1Pod, name: string): boolean {
+  const labels = pod.metadata?.labels;
+  return labels?.[Label.modelDeployment] === name && labels[Label.component] === 'serving';
+}
+
 function commonLabels(resource: ModelDeployment): Record<string, string> {
   return {
-    ...selectorLabels(resource),
+    ...servingSelectorLabels(resource),
     [Label.name]: 'model-server',
     [Label.instance]: resource.metadata.name ?? '',
-    [Label.component]: 'serving',
     [Label.managedBy]: MANAGED_BY,
   };
 }
@@ -265,7 +279,7 @@ export function buildService(resource: ModelDeployment): V1Service {
     },
     spec: {
       type: 'ClusterIP',
-      selector: selectorLabels(resource),
+      selector: servingSelectorLabels(resource),
       ports: [{ name: 'http', port: serverPort(resource), targetPort: 'http', protocol: 'TCP' }],
     },
   };

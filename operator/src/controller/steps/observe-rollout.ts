@@ -2,7 +2,7 @@
 // model servers why they are not ready, so a broken artifact shows as ModelLoadFailed.
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../errors.ts';
-import { READY_PATH, serverPort } from '../children/deployment.ts';
+import { isServingPod, READY_PATH, serverPort } from '../children/deployment.ts';
 import {
   requeueAfter,
   updateCondition,
@@ -43,9 +43,11 @@ async function askReadyEndpoint(
 }
 
 async function findFailure(context: ReconcileContext): Promise<PodFailure | undefined> {
-  const crash = findCrashLoop(context.pods);
+  const name = context.resource.metadata.name ?? '';
+  const pods = context.pods.filter((pod) => isServingPod(pod, name));
+  const crash = findCrashLoop(pods);
   if (crash) return crash;
-  for (const pod of findUnreadyPods(context.pods)) {
+  for (const pod of findUnreadyPods(pods)) {
     const failure = await askReadyEndpoint(context, pod);
     if (failure) return failure;
   }

@@ -2,10 +2,10 @@
 // The PUT carries the fetched resourceVersion, so a concurrent write fails with 409 and the
 // reconcile is retried from a fresh read.
 import { isDeepStrictEqual } from 'node:util';
-import { Label } from '../../api/labels.ts';
 import type { ModelDeployment } from '../../api/model-deployment.ts';
 import { isConflict } from '../../errors.ts';
 import { RESOURCES, resourcePath } from '../../kube/client.ts';
+import { servingSelectorLabels } from '../children/deployment.ts';
 import type { ReconcileContext, ReconcileStep } from '../context.ts';
 import { summarizeHealth } from '../health.ts';
 
@@ -13,7 +13,9 @@ import { summarizeHealth } from '../health.ts';
 export function finalizeStatus(context: ReconcileContext): void {
   const { resource, status } = context;
   status.observedGeneration = resource.metadata.generation;
-  status.selector = `${Label.modelDeployment}=${resource.metadata.name ?? ''}`;
+  status.selector = Object.entries(servingSelectorLabels(resource))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
   status.health = summarizeHealth(status.conditions);
 }
 
