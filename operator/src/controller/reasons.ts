@@ -14,6 +14,10 @@ export const Reason = {
   ModelLoadFailed: 'ModelLoadFailed',
   /** The model-server container exits repeatedly. */
   ServerCrashLooping: 'ServerCrashLooping',
+  /** The kubelet cannot pull the model-server image or the image name is invalid. */
+  ImagePullFailed: 'ImagePullFailed',
+  /** The kubelet cannot create the model-server container from its spec. */
+  ContainerConfigInvalid: 'ContainerConfigInvalid',
   /** A new pod template is being rolled out. */
   RolloutInProgress: 'RolloutInProgress',
   /** All serving pods run the current pod template. */

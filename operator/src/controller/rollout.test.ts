@@ -2,7 +2,13 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Condition } from '../api/model-deployment.ts';
 import { summarizeHealth } from './health.ts';
-import { deriveRollout, findCrashLoop, findUnreadyPods, parseReadyReply } from './rollout.ts';
+import {
+  deriveRollout,
+  findCrashLoop,
+  findUnreadyPods,
+  findWaitingFailure,
+  parseReadyReply,
+} from './rollout.ts';
 
 function deployment(status: V1Deployment['status'], generation = 1): V1Deployment {
   return { metadata: { generation }, status: { observedGeneration: generation, ...status } };
@@ -114,6 +120,54 @@ describe('pod diagnosis', () => {
       ],
     });
     expect(findUnreadyPods([unready])).toHaveLength(1);
+  });
+});
+
+describe('findWaitingFailure', () => {
+  function waitingPod(reason: string, message?: string): V1Pod {
+    return pod({
+      phase: 'Pending',
+      containerStatuses: [
+        {
+          name: 'model-server',
+          image: 'x',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { waiting: { reason, ...(message ? { message } : {}) } },
+        },
+      ],
+    });
+  }
+
+  const cases: [string, string][] = [
+    ['ErrImagePull', 'ImagePullFailed'],
+    ['ImagePullBackOff', 'ImagePullFailed'],
+    ['InvalidImageName', 'ImagePullFailed'],
+    ['CreateContainerConfigError', 'ContainerConfigInvalid'],
+    ['CreateContainerError', 'ContainerConfigInvalid'],
+  ];
+  it.each(cases)('maps %s to %s', (waiting, reason) => {
+    const failure = findWaitingFailure([waitingPod(waiting, 'kubelet says no')]);
+    expect(failure?.reason).toBe(reason);
+    expect(failure?.pod).toBe('p');
+    expect(failure?.message).toBe(
+      `container model-server is waiting with ${waiting}: kubelet says no`,
+    );
+  });
+
+  it.each(['ContainerCreating', 'PodInitializing', 'CrashLoopBackOff'])('ignores %s', (waiting) => {
+    expect(findWaitingFailure([waitingPod(waiting)])).toBeUndefined();
+  });
+
+  it('names the pod and the URI in the Available message', () => {
+    const failure = findWaitingFailure([waitingPod('ImagePullBackOff', 'Back-off pulling image')]);
+    const state = deriveRollout(1, uri, deployment({ replicas: 1 }), failure);
+    expect(state.available).toMatchObject({ status: 'False', reason: 'ImagePullFailed' });
+    expect(state.available.message).toBe(
+      `pod p cannot serve model ${uri}: container model-server is waiting with ` +
+        'ImagePullBackOff: Back-off pulling image',
+    );
   });
 });
 

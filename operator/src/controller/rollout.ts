@@ -7,7 +7,11 @@ import { CONTAINER_NAME } from './children/deployment.ts';
 
 /** Failure of serving pods, as found in pod status or the server's ready endpoint. */
 export interface PodFailure {
-  reason: typeof Reason.ModelLoadFailed | typeof Reason.ServerCrashLooping;
+  reason:
+    | typeof Reason.ModelLoadFailed
+    | typeof Reason.ServerCrashLooping
+    | typeof Reason.ImagePullFailed
+    | typeof Reason.ContainerConfigInvalid;
   pod: string;
   message: string;
 }
@@ -31,6 +35,31 @@ const CRASH_RESTARTS = 2;
 
 function serverStatus(pod: V1Pod) {
   return pod.status?.containerStatuses?.find((status) => status.name === CONTAINER_NAME);
+}
+
+/** Kubelet waiting reasons of a container that cannot start, and the condition reason of each. */
+const WAITING_FAILURES: Readonly<Record<string, PodFailure['reason']>> = {
+  ErrImagePull: Reason.ImagePullFailed,
+  ImagePullBackOff: Reason.ImagePullFailed,
+  InvalidImageName: Reason.ImagePullFailed,
+  CreateContainerConfigError: Reason.ContainerConfigInvalid,
+  CreateContainerError: Reason.ContainerConfigInvalid,
+};
+
+/** Returns the failure of a model-server container that waits for a reason that needs a fix. */
+export function findWaitingFailure(pods: readonly V1Pod[]): PodFailure | undefined {
+  for (const pod of pods) {
+    const waiting = serverStatus(pod)?.state?.waiting;
+    const reason = waiting?.reason && WAITING_FAILURES[waiting.reason];
+    if (!waiting?.reason || !reason) continue;
+    const detail = waiting.message?.trim().slice(0, 500) || 'no message from the kubelet';
+    return {
+      reason,
+      pod: pod.metadata?.name ?? '',
+      message: `container model-server is waiting with ${waiting.reason}: ${detail}`,
+    };
+  }
+  return undefined;
 }
 
 /** Returns a crash-looping model-server container's failure, from its last termination. */

@@ -14,6 +14,7 @@ import {
   deriveRollout,
   findCrashLoop,
   findUnreadyPods,
+  findWaitingFailure,
   parseReadyReply,
   type PodFailure,
 } from '../rollout.ts';
@@ -45,7 +46,7 @@ async function askReadyEndpoint(
 async function findFailure(context: ReconcileContext): Promise<PodFailure | undefined> {
   const name = context.resource.metadata.name ?? '';
   const pods = context.pods.filter((pod) => isServingPod(pod, name));
-  const crash = findCrashLoop(pods);
+  const crash = findWaitingFailure(pods) ?? findCrashLoop(pods);
   if (crash) return crash;
   for (const pod of findUnreadyPods(pods)) {
     const failure = await askReadyEndpoint(context, pod);
