@@ -60,14 +60,48 @@ export function checkRowCount(count: number, field: string, limits: RowLimits): 
 }
 
 /**
- * Parses rows given as arrays in feature order or as objects keyed by feature name. Object keys
- * that are not features are ignored, so clients may send whole records.
+ * Names the columns a keyed row or column set lacks and the keys it has that are not columns;
+ * `label`, when given, is the last column and is called a label in the message.
  */
-export function parseRows(value: unknown, field: string, limits: RowLimits): RowBatch {
+function checkKeys(
+  record: Record<string, unknown>,
+  field: string,
+  columns: readonly string[],
+  label: string | undefined,
+): void {
+  const missing = columns.filter((column) => !(column in record));
+  const unknown = Object.keys(record).filter((key) => !columns.includes(key));
+  if (missing.length === 0 && unknown.length === 0) return;
+  const problems: string[] = [];
+  const missingFeatures = missing.filter((column) => column !== label);
+  if (missingFeatures.length > 0) {
+    const noun = missingFeatures.length === 1 ? 'feature' : 'features';
+    problems.push(`is missing ${noun} ${quoteNames(missingFeatures)}`);
+  }
+  if (label !== undefined && missing.includes(label)) problems.push(`is missing label '${label}'`);
+  if (unknown.length > 0) {
+    const noun = unknown.length === 1 ? 'key' : 'keys';
+    problems.push(`has unknown ${noun} ${quoteNames(unknown)}`);
+  }
+  throw invalidRequest(field, `${problems.join(' and ')}; the keys are ${quoteNames(columns)}`);
+}
+
+/**
+ * Parses rows given as arrays in feature order or as objects keyed by feature name. An object
+ * row must have exactly the feature keys; with `label`, it must also have the label key, which
+ * becomes the last column.
+ */
+export function parseRows(
+  value: unknown,
+  field: string,
+  limits: RowLimits,
+  label?: string,
+): RowBatch {
   if (!Array.isArray(value))
     throw invalidRequest(field, `must be an array of rows, got ${describeType(value)}`);
   checkRowCount(value.length, field, limits);
-  const width = limits.features.length;
+  const columns = label === undefined ? limits.features : [...limits.features, label];
+  const width = columns.length;
   const rows = new Float64Array(value.length * width);
   value.forEach((row: unknown, index) => {
     const rowField = `${field}[${index}]`;
@@ -76,16 +110,16 @@ export function parseRows(value: unknown, field: string, limits: RowLimits): Row
       if (row.length !== width) {
         throw invalidRequest(
           rowField,
-          `has ${row.length} values but the model expects ${width} (${limits.features.join(', ')})`,
+          `has ${row.length} values but the model expects ${width} (${columns.join(', ')})`,
         );
       }
       for (let column = 0; column < width; column++)
         rows[offset + column] = readCell(row[column], `${rowField}[${column}]`);
     } else if (typeof row === 'object' && row !== null) {
       const record = row as Record<string, unknown>;
-      limits.features.forEach((feature, column) => {
-        if (!(feature in record)) throw invalidRequest(rowField, `is missing feature '${feature}'`);
-        rows[offset + column] = readCell(record[feature], `${rowField}.${feature}`);
+      checkKeys(record, rowField, columns, label);
+      columns.forEach((name, column) => {
+        rows[offset + column] = readCell(record[name], `${rowField}.${name}`);
       });
     } else {
       throw invalidRequest(
@@ -106,9 +140,9 @@ export function parseColumns(
   const width = limits.features.length;
   let rowCount: number | undefined;
   let firstFeature = '';
+  checkKeys(value, field, limits.features, undefined);
   for (const feature of limits.features) {
     const column = value[feature];
-    if (column === undefined) throw invalidRequest(field, `is missing feature '${feature}'`);
     if (!Array.isArray(column)) {
       throw invalidRequest(
         `${field}.${feature}`,

@@ -122,10 +122,7 @@ export class FeedbackService {
         }
       });
     }
-    const parsed = parseRows(value, 'instances', {
-      features: [...features, label],
-      maxRows: this.maxRows,
-    });
+    const parsed = parseRows(value, 'instances', { features, maxRows: this.maxRows }, label);
     const width = features.length;
     const rows = new Float64Array(parsed.rowCount * width);
     const labels = new Float64Array(parsed.rowCount);

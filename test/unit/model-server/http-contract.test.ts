@@ -121,7 +121,7 @@ describe('health and metadata endpoints', () => {
 describe('prediction endpoints', () => {
   it('predicts rows given as arrays and as objects alike', async () => {
     const response = await request('POST', '/v1/models/cars:predict', {
-      instances: [CAR, { ...CAR_OBJECT, Name: 'extra keys are ignored' }],
+      instances: [CAR, CAR_OBJECT],
     });
     expect(response.status).toBe(200);
     expect(response.body.predictions).toHaveLength(2);
@@ -211,7 +211,45 @@ const BAD_INPUTS: [string, string, unknown, number, string, string][] = [
     { instances: [{ Cylinders: 4 }] },
     400,
     'MS_ERR_REQUEST_INVALID',
-    "instances[0] is missing feature 'Displacement'",
+    "instances[0] is missing features 'Displacement', 'Horsepower', 'Weight_in_lbs', 'Acceleration'",
+  ],
+  [
+    'misspelled feature key',
+    '/v1/models/cars:predict',
+    {
+      instances: [
+        {
+          Cylinders: 8,
+          Displacement: 307,
+          Horsepower: 130,
+          Weight_in_lbs: 3504,
+          Acceleraton: 12,
+        },
+      ],
+    },
+    400,
+    'MS_ERR_REQUEST_INVALID',
+    "instances[0] is missing feature 'Acceleration' and has unknown key 'Acceleraton'; the keys are 'Cylinders', ",
+  ],
+  [
+    'extra key in an object row',
+    '/v1/models/cars:predict',
+    { instances: [CAR, { ...CAR_OBJECT, Name: 'chevrolet chevelle malibu' }] },
+    400,
+    'MS_ERR_REQUEST_INVALID',
+    "instances[1] has unknown key 'Name'; the keys are 'Cylinders', ",
+  ],
+  [
+    'unknown column',
+    '/v1/models/cars:predict',
+    {
+      inputs: Object.fromEntries(
+        Object.entries({ ...CAR_OBJECT, Year: 1970 }).map(([key, value]) => [key, [value]]),
+      ),
+    },
+    400,
+    'MS_ERR_REQUEST_INVALID',
+    "inputs has unknown key 'Year'",
   ],
   [
     'wrong type',
@@ -447,7 +485,15 @@ const BAD_INPUTS: [string, string, unknown, number, string, string][] = [
     { instances: [CAR_OBJECT] },
     400,
     'MS_ERR_REQUEST_INVALID',
-    "instances[0] is missing feature 'Miles_per_Gallon'",
+    "instances[0] is missing label 'Miles_per_Gallon'; the keys are 'Cylinders', ",
+  ],
+  [
+    'feedback row without a feature and the label',
+    '/v1/models/cars/feedback',
+    { instances: [{ ...CAR_OBJECT, Cylinders: undefined }] },
+    400,
+    'MS_ERR_REQUEST_INVALID',
+    "instances[0] is missing feature 'Cylinders' and is missing label 'Miles_per_Gallon'",
   ],
   [
     'feedback row as array',
