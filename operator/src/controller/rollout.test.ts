@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Condition } from '../api/model-deployment.ts';
 import { summarizeHealth } from './health.ts';
 import {
+  currentModelFirst,
   deriveRollout,
   findCrashLoop,
   findUnreadyPods,
@@ -168,6 +169,58 @@ describe('findWaitingFailure', () => {
       `pod p cannot serve model ${uri}: container model-server is waiting with ` +
         'ImagePullBackOff: Back-off pulling image',
     );
+  });
+});
+
+describe('current model first', () => {
+  function annotated(name: string, modelUri?: string): V1Pod {
+    return {
+      metadata: {
+        name,
+        ...(modelUri ? { annotations: { 'modelwarden.io/model-uri': modelUri } } : {}),
+      },
+    };
+  }
+
+  it('orders pods of the desired model first', () => {
+    const pods = [
+      annotated('old-a', 'file:///models/v2'),
+      annotated('new', 'file:///models/v3'),
+      annotated('plain'),
+      annotated('old-b', 'file:///models/v2'),
+    ];
+    const names = currentModelFirst(pods, 'file:///models/v3').map((p) => p.metadata?.name);
+    expect(names).toEqual(['new', 'old-a', 'plain', 'old-b']);
+  });
+
+  it("prints the failing pod's own model URI", () => {
+    const crashing: V1Pod = {
+      metadata: { name: 'old', annotations: { 'modelwarden.io/model-uri': 'file:///models/v2' } },
+      status: {
+        containerStatuses: [
+          {
+            name: 'model-server',
+            image: 'x',
+            imageID: '',
+            ready: false,
+            restartCount: 3,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1, message: 'out of memory' } },
+          },
+        ],
+      },
+    };
+    const failure = findCrashLoop([crashing]);
+    const state = deriveRollout(1, 'file:///models/v3', deployment({ replicas: 2 }), failure);
+    expect(state.available.message).toBe(
+      'pod old cannot serve model file:///models/v2: model-server exited with code 1: out of memory',
+    );
+  });
+
+  it('falls back to the desired URI for a pod without the annotation', () => {
+    const failure = { reason: 'ModelLoadFailed' as const, pod: 'p', message: 'not found' };
+    const state = deriveRollout(1, 'file:///models/v3', deployment({ replicas: 1 }), failure);
+    expect(state.available.message).toBe('pod p cannot serve model file:///models/v3: not found');
   });
 });
 

@@ -4,6 +4,7 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ConditionUpdate } from './conditions.ts';
 import { Reason } from './reasons.ts';
 import { CONTAINER_NAME } from './children/deployment.ts';
+import { Annotation } from '../api/labels.ts';
 
 /** Failure of serving pods, as found in pod status or the server's ready endpoint. */
 export interface PodFailure {
@@ -13,6 +14,8 @@ export interface PodFailure {
     | typeof Reason.ImagePullFailed
     | typeof Reason.ContainerConfigInvalid;
   pod: string;
+  /** URI of the model the failing pod was created to serve, from its pod annotation. */
+  modelUri?: string;
   message: string;
 }
 
@@ -32,6 +35,20 @@ export interface RolloutState {
 
 /** Restarts after which an exiting model-server container counts as crash-looping. */
 const CRASH_RESTARTS = 2;
+
+/** Returns the model URI that the Deployment annotated the pod with, if any. */
+export function podModelUri(pod: V1Pod): string | undefined {
+  return pod.metadata?.annotations?.[Annotation.modelUri];
+}
+
+/**
+ * Orders pods so that those created for `modelUri` come first, keeping the order otherwise, so a
+ * failure of the current revision is reported before one of an old revision.
+ */
+export function currentModelFirst(pods: readonly V1Pod[], modelUri: string): V1Pod[] {
+  const current = pods.filter((pod) => podModelUri(pod) === modelUri);
+  return [...current, ...pods.filter((pod) => podModelUri(pod) !== modelUri)];
+}
 
 function serverStatus(pod: V1Pod) {
   return pod.status?.containerStatuses?.find((status) => status.name === CONTAINER_NAME);
@@ -56,6 +73,7 @@ export function findWaitingFailure(pods: readonly V1Pod[]): PodFailure | undefin
     return {
       reason,
       pod: pod.metadata?.name ?? '',
+      modelUri: podModelUri(pod),
       message: `container model-server is waiting with ${waiting.reason}: ${detail}`,
     };
   }
@@ -77,6 +95,7 @@ export function findCrashLoop(pods: readonly V1Pod[]): PodFailure | undefined {
     return {
       reason: Reason.ServerCrashLooping,
       pod: pod.metadata?.name ?? '',
+      modelUri: podModelUri(pod),
       message: `model-server exited with code ${terminated.exitCode}: ${detail}`,
     };
   }
@@ -128,7 +147,8 @@ export function deriveRollout(
   const complete =
     observed && updatedReplicas === desired && replicas === desired && availableReplicas >= desired;
   const failureMessage =
-    failure && `pod ${failure.pod} cannot serve model ${modelUri}: ${failure.message}`;
+    failure &&
+    `pod ${failure.pod} cannot serve model ${failure.modelUri ?? modelUri}: ${failure.message}`;
 
   let progressing: ConditionUpdate;
   if (deadlineExceeded(deployment)) {

@@ -11,11 +11,13 @@ import {
 } from '../context.ts';
 import { Reason } from '../reasons.ts';
 import {
+  currentModelFirst,
   deriveRollout,
   findCrashLoop,
   findUnreadyPods,
   findWaitingFailure,
   parseReadyReply,
+  podModelUri,
   type PodFailure,
 } from '../rollout.ts';
 
@@ -32,7 +34,12 @@ async function askReadyEndpoint(
     const response = await fetch(url, { signal: AbortSignal.timeout(READY_TIMEOUT_MS) });
     const message = parseReadyReply(response.status, await response.text());
     if (message === undefined) return undefined;
-    return { reason: Reason.ModelLoadFailed, pod: pod.metadata?.name ?? '', message };
+    return {
+      reason: Reason.ModelLoadFailed,
+      pod: pod.metadata?.name ?? '',
+      modelUri: podModelUri(pod),
+      message,
+    };
   } catch (error) {
     // The pod may be starting or unreachable from the operator; readiness then stays as it is.
     context.log.debug(
@@ -45,11 +52,17 @@ async function askReadyEndpoint(
 
 async function findFailure(context: ReconcileContext): Promise<PodFailure | undefined> {
   const name = context.resource.metadata.name ?? '';
-  const pods = context.pods.filter((pod) => isServingPod(pod, name));
-  const crash = findWaitingFailure(pods) ?? findCrashLoop(pods);
-  if (crash) return crash;
-  for (const pod of findUnreadyPods(pods)) {
-    const failure = await askReadyEndpoint(context, pod);
+  const desiredUri = context.model?.uri ?? context.resource.spec.model.uri;
+  const pods = currentModelFirst(
+    context.pods.filter((pod) => isServingPod(pod, name)),
+    desiredUri,
+  );
+  // Pods are checked one by one, so that any failure of a current pod wins over an old pod's.
+  for (const pod of pods) {
+    const failure =
+      findWaitingFailure([pod]) ??
+      findCrashLoop([pod]) ??
+      (findUnreadyPods([pod]).length > 0 ? await askReadyEndpoint(context, pod) : undefined);
     if (failure) return failure;
   }
   return undefined;
