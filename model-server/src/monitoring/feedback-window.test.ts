@@ -23,7 +23,7 @@ describe('FeedbackWindow', () => {
     expect(window.stats().mae).toBeCloseTo(1, 9);
   });
 
-  it('reports zeros when empty', () => {
-    expect(new FeedbackWindow(3).stats()).toEqual({ samples: 0, mae: 0, rmse: 0 });
+  it('reports no error when empty', () => {
+    expect(new FeedbackWindow(3).stats()).toEqual({ samples: 0, mae: null, rmse: null });
   });
 });

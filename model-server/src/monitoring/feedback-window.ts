@@ -2,10 +2,10 @@
 
 export interface FeedbackStats {
   samples: number;
-  /** Mean absolute error in label units; 0 while the window is empty. */
-  mae: number;
-  /** Root mean squared error in label units; 0 while the window is empty. */
-  rmse: number;
+  /** Mean absolute error in label units; null while the window is empty (no error is known). */
+  mae: number | null;
+  /** Root mean squared error in label units; null while the window is empty. */
+  rmse: number | null;
 }
 
 /**
@@ -45,7 +45,7 @@ export class FeedbackWindow {
   }
 
   stats(): FeedbackStats {
-    if (this.filled === 0) return { samples: 0, mae: 0, rmse: 0 };
+    if (this.filled === 0) return { samples: 0, mae: null, rmse: null };
     return {
       samples: this.filled,
       mae: Math.max(0, this.absoluteSum) / this.filled,

@@ -187,22 +187,33 @@ export class ServerMetrics {
   private registerWindowGauges(registers: Registry[]): void {
     const source = () => this.source;
     const name = (suffix: string) => `${METRIC_PREFIX}${suffix}`;
-    new Gauge({
-      name: name('feedback_window_mae'),
-      help: 'Mean absolute error over the feedback window of the served model version',
-      registers,
-      collect() {
-        this.set(source()?.feedbackWindow()?.mae ?? 0);
-      },
-    });
-    new Gauge({
-      name: name('feedback_window_rmse'),
-      help: 'Root mean squared error over the feedback window of the served model version',
-      registers,
-      collect() {
-        this.set(source()?.feedbackWindow()?.rmse ?? 0);
-      },
-    });
+    // An empty window has no error: the series carries no value rather than a perfect 0.
+    const windowError = (
+      suffix: string,
+      help: string,
+      pick: (stats: FeedbackStats) => number | null,
+    ) =>
+      new Gauge({
+        name: name(suffix),
+        help,
+        registers,
+        collect() {
+          const stats = source()?.feedbackWindow();
+          const value = stats === undefined ? null : pick(stats);
+          if (value === null) this.remove();
+          else this.set(value);
+        },
+      });
+    windowError(
+      'feedback_window_mae',
+      'Mean absolute error over the feedback window of the served model version; absent while the window is empty',
+      (stats) => stats.mae,
+    );
+    windowError(
+      'feedback_window_rmse',
+      'Root mean squared error over the feedback window of the served model version; absent while the window is empty',
+      (stats) => stats.rmse,
+    );
     new Gauge({
       name: name('feedback_window_samples'),
       help: 'Labelled predictions in the feedback window behind the MAE and RMSE gauges',

@@ -193,6 +193,24 @@ describe('prediction endpoints', () => {
     expect(response.body.captured).toBe(0);
     expect(response.body.window.samples).toBeGreaterThanOrEqual(2);
   });
+
+  it('reports no window error while the feedback window is empty', async () => {
+    const metrics = async () => parseMetrics((await server.app.inject({ url: '/metrics' })).body);
+    const filled = await metrics();
+    expect(filled.get('modelwarden_feedback_window_mae')).toBeGreaterThan(0);
+    expect(filled.get('modelwarden_feedback_window_rmse')).toBeGreaterThan(0);
+
+    await server.reload();
+    const empty = await metrics();
+    expect(empty.get('modelwarden_feedback_window_samples')).toBe(0);
+    expect(empty.has('modelwarden_feedback_window_mae')).toBe(false);
+    expect(empty.has('modelwarden_feedback_window_rmse')).toBe(false);
+    const response = await request('POST', '/v1/models/cars/feedback', {
+      labels: [{ id: 'unknown-id', label: 3 }],
+    });
+    expect(response.status).toBe(200);
+    expect(response.body.window).toEqual({ samples: 0, mae: null, rmse: null });
+  });
 });
 
 /** [name, method, url, body, status, error code, text the message must contain] */
