@@ -100,6 +100,26 @@ describe('buildTrainingTable', () => {
       ]),
     ).toThrow("names column 'z', which no row has; columns: x, y");
   });
+
+  it('rejects feature and label columns no row has', () => {
+    const rows = [
+      { x: 1, y: 1 },
+      { x: 2, y: 2, w: null },
+    ];
+    expect(() =>
+      buildTrainingTable(rows, 0, { features: ['x', 'xx', 'w'], label: 'y' }, []),
+    ).toThrow("--features names columns 'xx', 'w', which no row has; columns: x, y");
+    expect(() => buildTrainingTable(rows, 0, { features: ['x'], label: 'Y' }, [])).toThrow(
+      "--label names column 'Y', which no row has; columns: x, y",
+    );
+  });
+
+  it('accepts a column that only some rows have', () => {
+    const rows = [{ x: 1 }, { x: 2, y: 2 }];
+    const table = buildTrainingTable(rows, 0, { features: ['x'], label: 'y' }, []);
+    expect(table.labels).toEqual([2]);
+    expect(table.skippedByColumn).toEqual({ y: 1 });
+  });
 });
 
 describe('toNumber', () => {

@@ -23,7 +23,7 @@ export function buildTrainingTable(
   columns: { features: readonly string[]; label: string },
   filters: readonly RowFilter[],
 ): TrainingTable {
-  checkFilterColumns(rows, filters);
+  checkColumns(rows, columns, filters);
   const table: TrainingTable = {
     features: [],
     labels: [],
@@ -57,19 +57,37 @@ export function buildTrainingTable(
   return table;
 }
 
-/** Raises when a filter names a column no row has, which is almost always a typo. */
-function checkFilterColumns(rows: readonly DataRow[], filters: readonly RowFilter[]): void {
-  for (const filter of filters) {
-    const present = rows.some(
-      (row) => row[filter.column] !== undefined && row[filter.column] !== null,
-    );
-    if (!present && rows.length > 0) {
-      const known = Object.keys(rows[0] ?? {}).join(', ');
-      throw new ModelServerError(
-        'MS_ERR_CONFIG_INVALID',
-        `--where '${filter.expression}' names column '${filter.column}', which no row has; columns: ${known}`,
-      );
+/**
+ * Raises when --features, --label or a filter names a column that no row has, which is almost
+ * always a typo; the message lists the columns the rows do have.
+ */
+function checkColumns(
+  rows: readonly DataRow[],
+  columns: { features: readonly string[]; label: string },
+  filters: readonly RowFilter[],
+): void {
+  if (rows.length === 0) return;
+  const present = new Set<string>();
+  for (const row of rows) {
+    for (const [key, value] of Object.entries(row)) {
+      if (value !== undefined && value !== null) present.add(key);
     }
+  }
+  const known = [...present].join(', ');
+  const absent = (names: readonly string[]) => names.filter((name) => !present.has(name));
+  const fail = (subject: string, names: readonly string[]) => {
+    const quoted = names.map((name) => `'${name}'`).join(', ');
+    const noun = names.length === 1 ? 'column' : 'columns';
+    throw new ModelServerError(
+      'MS_ERR_CONFIG_INVALID',
+      `${subject} names ${noun} ${quoted}, which no row has; columns: ${known}`,
+    );
+  };
+  const missingFeatures = absent(columns.features);
+  if (missingFeatures.length > 0) fail('--features', missingFeatures);
+  if (!present.has(columns.label)) fail('--label', [columns.label]);
+  for (const filter of filters) {
+    if (!present.has(filter.column)) fail(`--where '${filter.expression}'`, [filter.column]);
   }
 }
 

@@ -95,6 +95,14 @@ describe('model-server train', () => {
       [...TRAIN_ARGS, '--out', 'x', '--where', 'Yeer<1977-01-01'],
       "names column 'Yeer', which no row has",
     ],
+    [
+      [...TRAIN_ARGS.slice(0, 4), 'Cylinders,Horsepowr', ...TRAIN_ARGS.slice(5), '--out', 'x'],
+      "--features names column 'Horsepowr', which no row has; columns: Name, Miles_per_Gallon,",
+    ],
+    [
+      [...TRAIN_ARGS.slice(0, 6), 'MPG', ...TRAIN_ARGS.slice(7), '--out', 'x'],
+      "--label names column 'MPG', which no row has",
+    ],
     [[...TRAIN_ARGS, '--out', 'x', '--name', 'bad name'], "--name 'bad name' is invalid"],
     [
       [...TRAIN_ARGS.slice(0, 2), 'missing.json', ...TRAIN_ARGS.slice(3), '--out', 'x'],
