@@ -8,7 +8,11 @@ import { sha256Hex } from '../artifact/model-json.ts';
 import { createLogger } from '../logger.ts';
 import { trainModel } from '../trainer/train.ts';
 import { readArtifact } from './artifact-loader.ts';
-import { createArtifactReader, validateRelativeName } from './artifact-reader.ts';
+import {
+  createArtifactReader,
+  describeFetchError,
+  validateRelativeName,
+} from './artifact-reader.ts';
 import { parseArtifactUri } from './artifact-uri.ts';
 import { loadServableModel } from './servable-model.ts';
 
@@ -207,6 +211,30 @@ describe('http artifacts', () => {
     await expect(readArtifact(reader, undefined)).rejects.toThrow(
       'timed out; raise --model-download-timeout-ms',
     );
+  });
+
+  it('names the cause when the server cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const error = await read(`http://127.0.0.1:${port}/linear/`).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'MS_ERR_ARTIFACT_DOWNLOAD_FAILED' });
+    expect((error as Error).message).toMatch(
+      new RegExp(`failed: fetch failed \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`),
+    );
+  });
+
+  it('names every address a connection was refused on', () => {
+    const refused = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
+    const cause = Object.assign(new AggregateError([refused('::1:80'), refused('127.0.0.1:80')]), {
+      code: 'ECONNREFUSED',
+    });
+    expect(describeFetchError(new TypeError('fetch failed', { cause }))).toBe(
+      'fetch failed (connect ECONNREFUSED ::1:80; connect ECONNREFUSED 127.0.0.1:80)',
+    );
+    expect(describeFetchError(new Error('plain'))).toBe('plain');
   });
 
   it('stops a download over the size limit', async () => {

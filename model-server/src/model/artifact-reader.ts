@@ -228,8 +228,29 @@ class HttpArtifactReader implements ArtifactReader {
     }
     return new ModelServerError(
       'MS_ERR_ARTIFACT_DOWNLOAD_FAILED',
-      `download of artifact file '${name}' from ${this.description} failed: ${errorMessage(error)}`,
+      `download of artifact file '${name}' from ${this.description} failed: ${describeFetchError(error)}`,
       { cause: error },
     );
   }
+}
+
+/**
+ * fetch rejects with the bare 'fetch failed' and keeps the reason (ECONNREFUSED, ENOTFOUND, a
+ * TLS error) in `cause`, so the message appends the cause's code and message.
+ */
+export function describeFetchError(error: unknown): string {
+  const message = errorMessage(error);
+  const cause: unknown = error instanceof Error ? error.cause : undefined;
+  if (cause === undefined || cause === null) return message;
+  const code =
+    typeof cause === 'object' && 'code' in cause && typeof cause.code === 'string'
+      ? cause.code
+      : undefined;
+  let detail =
+    cause instanceof AggregateError && cause.message === ''
+      ? cause.errors.map(errorMessage).join('; ')
+      : errorMessage(cause);
+  if (code !== undefined && !detail.includes(code))
+    detail = detail === '' ? code : `${code}: ${detail}`;
+  return detail === '' ? message : `${message} (${detail})`;
 }
