@@ -60,8 +60,8 @@ export function checkRowCount(count: number, field: string, limits: RowLimits): 
 }
 
 /**
- * Names the columns a keyed row or column set lacks and the keys it has that are not columns;
- * `label`, when given, is the last column and is called a label in the message.
+ * Checks that a keyed row or column set has exactly `columns` as keys. The error names the
+ * missing columns and the unknown keys, and calls `label`, when given, a label.
  */
 function checkKeys(
   record: Record<string, unknown>,
@@ -88,7 +88,7 @@ function checkKeys(
 
 /**
  * Parses rows given as arrays in feature order or as objects keyed by feature name. An object
- * row must have exactly the feature keys; with `label`, it must also have the label key, which
+ * row must have exactly the feature keys. With `label`, it must also have the label key, which
  * becomes the last column.
  */
 export function parseRows(

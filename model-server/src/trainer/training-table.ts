@@ -59,7 +59,7 @@ export function buildTrainingTable(
 
 /**
  * Raises when --features, --label or a filter names a column that no row has, which is almost
- * always a typo; the message lists the columns the rows do have.
+ * always a typo. The message lists the columns the rows do have.
  */
 function checkColumns(
   rows: readonly DataRow[],
