@@ -18,6 +18,10 @@ export interface ObjectCache {
   pods(namespace: string, name: string): V1Pod[];
   /** Jobs whose controller owner is the ModelDeployment `namespace/name`. */
   jobs(namespace: string, name: string): V1Job[];
+  /** The managed Deployment `namespace/name` as last seen by the informer, if any. */
+  deployment(namespace: string, name: string): V1Deployment | undefined;
+  /** The managed Service `namespace/name` as last seen by the informer, if any. */
+  service(namespace: string, name: string): V1Service | undefined;
 }
 
 export interface ReconcileContext {

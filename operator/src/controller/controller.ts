@@ -1,6 +1,6 @@
 // Wires informers to the work queue and runs the workers. ModelDeployment events queue their
 // own key; events of owned Deployments, Services, Jobs and serving pods queue the owner's key.
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -53,12 +53,28 @@ function servingPodKey(pod: V1Pod): string | undefined {
   return name && pod.metadata?.namespace ? `${pod.metadata.namespace}/${name}` : undefined;
 }
 
+/** Looks `namespace/name` up in informers of one kind, one informer per watched namespace. */
+function cachedObject<T extends KubeObject>(
+  informers: readonly Informer<T>[],
+  namespace: string,
+  name: string,
+): T | undefined {
+  const key = `${namespace}/${name}`;
+  for (const informer of informers) {
+    const object = informer.get(key);
+    if (object) return object;
+  }
+  return undefined;
+}
+
 export class Controller implements ObjectCache {
   private readonly options: ControllerOptions;
   private readonly queue: WorkQueue;
   private readonly informers: InformerHandle[] = [];
   private readonly podInformers: Informer<V1Pod>[] = [];
   private readonly jobInformers: Informer<V1Job>[] = [];
+  private readonly deploymentInformers: Informer<V1Deployment>[] = [];
+  private readonly serviceInformers: Informer<V1Service>[] = [];
   private workers: Promise<void>[] = [];
   private reconciler: Reconciler | undefined;
 
@@ -80,13 +96,22 @@ export class Controller implements ObjectCache {
             this.queue.add(key);
           },
         ),
-        this.informer(RESOURCES.deployments, namespace, MANAGED_SELECTOR, (_event, object) =>
-          this.enqueueOwner(object),
-        ),
-        this.informer(RESOURCES.services, namespace, MANAGED_SELECTOR, (_event, object) =>
-          this.enqueueOwner(object),
-        ),
       );
+      const deployments = this.informer<V1Deployment>(
+        RESOURCES.deployments,
+        namespace,
+        MANAGED_SELECTOR,
+        (_event, object) => this.enqueueOwner(object),
+      );
+      const services = this.informer<V1Service>(
+        RESOURCES.services,
+        namespace,
+        MANAGED_SELECTOR,
+        (_event, object) => this.enqueueOwner(object),
+      );
+      this.deploymentInformers.push(deployments);
+      this.serviceInformers.push(services);
+      this.informers.push(deployments, services);
       const pods = this.informer<V1Pod>(
         RESOURCES.pods,
         namespace,
@@ -147,6 +172,14 @@ export class Controller implements ObjectCache {
       .filter(
         (job) => job.metadata?.namespace === namespace && ownerKey(job) === `${namespace}/${name}`,
       );
+  }
+
+  deployment(namespace: string, name: string): V1Deployment | undefined {
+    return cachedObject(this.deploymentInformers, namespace, name);
+  }
+
+  service(namespace: string, name: string): V1Service | undefined {
+    return cachedObject(this.serviceInformers, namespace, name);
   }
 
   /** Whether every informer has delivered its first list. */
