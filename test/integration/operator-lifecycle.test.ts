@@ -163,8 +163,10 @@ describe('ModelDeployment lifecycle', () => {
       ),
     ).toBe(true);
 
-    const service = await apiClient().get<V1Service>(
-      resourcePath(RESOURCES.services, namespace, 'cars'),
+    // The operator applies the Service after the Deployment, so it may not exist yet.
+    const service = await waitFor(
+      () => apiClient().get<V1Service>(resourcePath(RESOURCES.services, namespace, 'cars')),
+      { description: 'the Service' },
     );
     expect(service.spec?.selector).toEqual({
       'modelwarden.io/model-deployment': 'cars',
