@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Condition } from '../api/model-deployment.ts';
-import { findCondition, initializeConditions, setCondition } from './conditions.ts';
+import {
+  conditionEvent,
+  findCondition,
+  initializeConditions,
+  setCondition,
+  type ConditionUpdate,
+} from './conditions.ts';
 import { Reason } from './reasons.ts';
 
 const t0 = new Date('2025-01-01T00:00:00.000Z');
@@ -87,5 +93,104 @@ describe('initializeConditions', () => {
     ]);
     expect(findCondition(conditions, 'Available')?.status).toBe('True');
     expect(findCondition(conditions, 'Degraded')?.status).toBe('Unknown');
+  });
+});
+
+describe('conditionEvent', () => {
+  const unavailable: ConditionUpdate = {
+    type: 'Available',
+    status: 'False',
+    reason: Reason.MinimumReplicasUnavailable,
+    message: '0/1 serving pods available.',
+  };
+  const loadFailed: ConditionUpdate = {
+    ...unavailable,
+    reason: Reason.ModelLoadFailed,
+    message: 'pod p cannot serve model file:///models/v3: not found',
+  };
+
+  /** Applies the updates at t0, t1, ... and returns the Event of each. */
+  function events(updates: [ConditionUpdate, boolean][]) {
+    const conditions: Condition[] = [];
+    return updates.map(([update, warning], index) => {
+      const now = new Date(t0.getTime() + index * 5000);
+      const previous = findCondition(conditions, update.type);
+      const event = conditionEvent(previous, update, warning);
+      setCondition(conditions, update, 1, now);
+      return event;
+    });
+  }
+
+  it('records a reason change with the same status', () => {
+    const [, second] = events([
+      [unavailable, false],
+      [loadFailed, true],
+    ]);
+    expect(second).toEqual({
+      type: 'Warning',
+      reason: 'ModelLoadFailed',
+      action: 'Available',
+      note: 'Available is False: pod p cannot serve model file:///models/v3: not found',
+    });
+  });
+
+  it('records nothing when status and reason stay', () => {
+    const [, second] = events([
+      [loadFailed, true],
+      [{ ...loadFailed, message: 'pod q cannot serve model file:///models/v3: not found' }, true],
+    ]);
+    expect(second).toBeUndefined();
+  });
+
+  it('leaves reason changes of Retraining to the retrain step', () => {
+    const idle: ConditionUpdate = {
+      type: 'Retraining',
+      status: 'False',
+      reason: Reason.RetrainingIdle,
+      message: 'No Job is running.',
+    };
+    const [, second] = events([
+      [idle, false],
+      [{ ...idle, reason: Reason.ModelPromoted, message: 'Promoted v3.' }, false],
+    ]);
+    expect(second).toBeUndefined();
+  });
+
+  it('records a status flip as before', () => {
+    const available: ConditionUpdate = {
+      type: 'Available',
+      status: 'True',
+      reason: Reason.MinimumReplicasAvailable,
+      message: '1/1 serving pods available.',
+    };
+    const [, second] = events([
+      [loadFailed, true],
+      [available, false],
+    ]);
+    expect(second?.type).toBe('Normal');
+    expect(second?.reason).toBe('MinimumReplicasAvailable');
+  });
+
+  it('records nothing for a condition that stays Unknown', () => {
+    const unknown: ConditionUpdate = {
+      type: 'Degraded',
+      status: 'Unknown',
+      reason: Reason.Reconciling,
+      message: 'The operator has not observed this yet.',
+    };
+    const [first, second] = events([
+      [unknown, false],
+      [{ ...unknown, reason: Reason.AwaitingProbe, message: 'No probe yet.' }, false],
+    ]);
+    expect(first).toBeUndefined();
+    expect(second).toBeUndefined();
+  });
+
+  it('keeps lastTransitionTime when an Event records a reason change', () => {
+    const conditions: Condition[] = [];
+    setCondition(conditions, unavailable, 1, t0);
+    expect(conditionEvent(findCondition(conditions, 'Available'), loadFailed, true)).toBeDefined();
+    setCondition(conditions, loadFailed, 1, t1);
+    expect(conditions[0]?.lastTransitionTime).toBe('2025-01-01T00:00:00Z');
   });
 });

@@ -2,6 +2,7 @@
 // status flips, so a changed reason or message alone does not look like a transition.
 import type { Condition, ConditionStatus } from '../api/model-deployment.ts';
 import { toKubeTime } from '../util/clock.ts';
+import type { EventSpec } from './events.ts';
 import type { Reason } from './reasons.ts';
 
 export const ConditionType = {
@@ -79,4 +80,38 @@ export function initializeConditions(
 
 export function isTrue(conditions: readonly Condition[] | undefined, type: ConditionType): boolean {
   return findCondition(conditions, type)?.status === 'True';
+}
+
+/**
+ * Conditions whose reason change alone records an Event. Degraded and Retraining are left out
+ * because the evaluate and retrain steps record their own Events for each of their reasons.
+ */
+const REASON_EVENT_TYPES: ReadonlySet<ConditionType> = new Set([
+  ConditionType.Available,
+  ConditionType.Progressing,
+]);
+
+/**
+ * Returns the Event to record when a condition goes from `previous` to `update`, if any. A status
+ * flip records one, and so does a reason change of Available or Progressing, so a pod failure
+ * that keeps the status (for example MinimumReplicasUnavailable becoming ModelLoadFailed) is not
+ * hidden. A condition that stays Unknown from its first visit records none. Rate limiting is the
+ * EventRecorder's job.
+ */
+export function conditionEvent(
+  previous: Condition | undefined,
+  update: ConditionUpdate,
+  warning: boolean,
+): EventSpec | undefined {
+  const first = previous === undefined || previous.status === 'Unknown';
+  if (first && update.status === 'Unknown') return undefined;
+  if (previous?.status === update.status) {
+    if (previous.reason === update.reason || !REASON_EVENT_TYPES.has(update.type)) return undefined;
+  }
+  return {
+    type: warning ? 'Warning' : 'Normal',
+    reason: update.reason,
+    action: update.type,
+    note: `${update.type} is ${update.status}: ${update.message}`,
+  };
 }

@@ -9,7 +9,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Clock } from '../util/clock.ts';
 import type { ServedModel } from './children/model.ts';
 import type { ChildOptions } from './children/deployment.ts';
-import { setCondition, type ConditionUpdate } from './conditions.ts';
+import { conditionEvent, setCondition, type ConditionUpdate } from './conditions.ts';
 import type { EventRecorder, EventSpec } from './events.ts';
 
 /** Read access to the informer caches of the objects a ModelDeployment owns. */
@@ -72,8 +72,8 @@ export function requeueAfter(context: ReconcileContext, delayMs: number): void {
 }
 
 /**
- * Sets a condition in the status draft and, when its status flips, queues an Event with the
- * condition's reason: Warning for a problem, Normal otherwise.
+ * Sets a condition in the status draft and, when its status flips or its reason changes, queues
+ * an Event with the condition's reason: Warning for a problem, Normal otherwise.
  */
 export function updateCondition(
   context: ReconcileContext,
@@ -87,13 +87,6 @@ export function updateCondition(
     context.resource.metadata.generation,
     context.now,
   );
-  const first = change.previous === undefined || change.previous.status === 'Unknown';
-  if (change.transitioned && !(first && update.status === 'Unknown')) {
-    context.pendingEvents.push({
-      type: warning ? 'Warning' : 'Normal',
-      reason: update.reason,
-      action: update.type,
-      note: `${update.type} is ${update.status}: ${update.message}`,
-    });
-  }
+  const event = conditionEvent(change.previous, update, warning);
+  if (event) context.pendingEvents.push(event);
 }
