@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { KIND, type ModelDeployment } from '../api/model-deployment.ts';
 import { Label, MANAGED_SELECTOR } from '../api/labels.ts';
+import { isServingPod } from './children/deployment.ts';
 import { errorMessage } from '../errors.ts';
 import type { OperatorMetrics, ReconcileResult } from '../http/metrics.ts';
 import { RESOURCES, type KubeClient, type KubeObject, type ResourceType } from '../kube/client.ts';
@@ -50,7 +51,8 @@ function onlyStatusChanged(previous: ModelDeployment, current: ModelDeployment):
 
 function servingPodKey(pod: V1Pod): string | undefined {
   const name = pod.metadata?.labels?.[Label.modelDeployment];
-  return name && pod.metadata?.namespace ? `${pod.metadata.namespace}/${name}` : undefined;
+  if (!name || !pod.metadata?.namespace || !isServingPod(pod, name)) return undefined;
+  return `${pod.metadata.namespace}/${name}`;
 }
 
 /** Looks `namespace/name` up in informers of one kind, one informer per watched namespace. */
@@ -159,11 +161,7 @@ export class Controller implements ObjectCache {
   pods(namespace: string, name: string): V1Pod[] {
     return this.podInformers
       .flatMap((informer) => informer.list())
-      .filter(
-        (pod) =>
-          pod.metadata?.namespace === namespace &&
-          pod.metadata.labels?.[Label.modelDeployment] === name,
-      );
+      .filter((pod) => pod.metadata?.namespace === namespace && isServingPod(pod, name));
   }
 
   jobs(namespace: string, name: string): V1Job[] {

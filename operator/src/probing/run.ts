@@ -2,7 +2,7 @@
 // Prometheus) once per spec.monitoring.interval and hand the windowed values to evaluation.
 import type { MetricName, MonitoringSpec } from '../api/monitoring.ts';
 import type { ModelDeployment } from '../api/model-deployment.ts';
-import { isServingPod, serverPort } from '../controller/children/deployment.ts';
+import { serverPort } from '../controller/children/deployment.ts';
 import { requeueAfter, type ReconcileContext } from '../controller/context.ts';
 import { errorMessage } from '../errors.ts';
 import { toKubeTime } from '../util/clock.ts';
@@ -95,9 +95,7 @@ async function probePods(context: ReconcileContext, times: MonitoringTimes): Pro
   }
   window.windowMs = times.windowMs;
 
-  const name = context.resource.metadata.name ?? '';
-  const servingPods = context.pods.filter((pod) => isServingPod(pod, name));
-  const targets = scrapeTargets(servingPods, serverPort(context.resource));
+  const targets = scrapeTargets(context.pods, serverPort(context.resource));
   if (targets.length === 0) {
     return { input: { error: 'no Ready serving pod to scrape', targets: 0 }, modelVersions: {} };
   }

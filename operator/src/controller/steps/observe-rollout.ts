@@ -2,7 +2,7 @@
 // model servers why they are not ready, so a broken artifact shows as ModelLoadFailed.
 import type { V1Pod } from '@kubernetes/client-node';
 import { errorMessage } from '../../errors.ts';
-import { isServingPod, READY_PATH, serverPort } from '../children/deployment.ts';
+import { READY_PATH, serverPort } from '../children/deployment.ts';
 import {
   requeueAfter,
   updateCondition,
@@ -51,12 +51,8 @@ async function askReadyEndpoint(
 }
 
 async function findFailure(context: ReconcileContext): Promise<PodFailure | undefined> {
-  const name = context.resource.metadata.name ?? '';
   const desiredUri = context.model?.uri ?? context.resource.spec.model.uri;
-  const pods = currentModelFirst(
-    context.pods.filter((pod) => isServingPod(pod, name)),
-    desiredUri,
-  );
+  const pods = currentModelFirst(context.pods, desiredUri);
   // Pods are checked one by one, so that any failure of a current pod wins over an old pod's.
   for (const pod of pods) {
     const failure =
