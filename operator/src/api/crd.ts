@@ -95,7 +95,7 @@ export function buildCrd(): Record<string, unknown> {
           additionalPrinterColumns: [
             printerColumn('Ready', '.status.summary.ready', 'Ready serving pods over desired'),
             printerColumn('Model', '.spec.model.name', 'Model name'),
-            printerColumn('Version', '.status.activeModel.version', 'Version being served'),
+            printerColumn('Version', '.status.activeModel.version', 'Rollout target version'),
             printerColumn('Health', '.status.health', 'Summary of the conditions'),
             printerColumn('P99', '.status.summary.p99', 'p99 prediction latency over the window'),
             printerColumn('Errors', '.status.summary.errors', 'Share of 5xx responses'),
