@@ -171,6 +171,28 @@ describe('conditionEvent', () => {
     expect(second?.reason).toBe('MinimumReplicasAvailable');
   });
 
+  it('records no first Normal status', () => {
+    const placeholder: ConditionUpdate = {
+      type: 'Available',
+      status: 'Unknown',
+      reason: Reason.Reconciling,
+      message: 'The operator has not observed this yet.',
+    };
+    const [, fromPlaceholder] = events([
+      [placeholder, false],
+      [unavailable, false],
+    ]);
+    const [fromNothing] = events([[unavailable, false]]);
+    expect(fromPlaceholder).toBeUndefined();
+    expect(fromNothing).toBeUndefined();
+  });
+
+  it('records a first Warning status', () => {
+    const [first] = events([[loadFailed, true]]);
+    expect(first?.type).toBe('Warning');
+    expect(first?.reason).toBe('ModelLoadFailed');
+  });
+
   it('records nothing for a condition that stays Unknown', () => {
     const unknown: ConditionUpdate = {
       type: 'Degraded',

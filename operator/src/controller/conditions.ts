@@ -3,7 +3,7 @@
 import type { Condition, ConditionStatus } from '../api/model-deployment.ts';
 import { toKubeTime } from '../util/clock.ts';
 import type { EventSpec } from './events.ts';
-import type { Reason } from './reasons.ts';
+import { Reason } from './reasons.ts';
 
 export const ConditionType = {
   Available: 'Available',
@@ -95,7 +95,8 @@ const REASON_EVENT_TYPES: ReadonlySet<ConditionType> = new Set([
  * Returns the Event to record when a condition goes from `previous` to `update`, if any. A status
  * flip records one, and so does a reason change of Available or Progressing, so a pod failure
  * that keeps the status (for example MinimumReplicasUnavailable becoming ModelLoadFailed) is not
- * hidden. A condition that stays Unknown from its first visit records none. Rate limiting is the
+ * hidden. A condition's first known status records one only when it is a Warning, and a
+ * condition that stays Unknown from its first visit records none. Rate limiting is the
  * EventRecorder's job.
  */
 export function conditionEvent(
@@ -105,6 +106,10 @@ export function conditionEvent(
 ): EventSpec | undefined {
   const first = previous === undefined || previous.status === 'Unknown';
   if (first && update.status === 'Unknown') return undefined;
+  // A new ModelDeployment would otherwise record one Event per condition: four POSTs that repeat
+  // what its status already says, before anything has happened to it.
+  const initial = previous === undefined || previous.reason === Reason.Reconciling;
+  if (initial && !warning) return undefined;
   if (previous?.status === update.status) {
     if (previous.reason === update.reason || !REASON_EVENT_TYPES.has(update.type)) return undefined;
   }
