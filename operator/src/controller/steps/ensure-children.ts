@@ -72,20 +72,23 @@ export const ensureChildren: ReconcileStep = {
     const model = selectModel(resource);
     context.model = model;
 
-    context.deployment = await ensureChild<V1Deployment>(
-      context,
-      'Deployment',
-      resourcePath(RESOURCES.deployments, namespace, name),
-      buildDeployment(resource, model, context.options),
-      context.cache.deployment(namespace, name),
-    );
-    context.service = await ensureChild<V1Service>(
-      context,
-      'Service',
-      resourcePath(RESOURCES.services, namespace, name),
-      buildService(resource),
-      context.cache.service(namespace, name),
-    );
+    // The two applies do not depend on each other, so they share one round trip of latency.
+    [context.deployment, context.service] = await Promise.all([
+      ensureChild<V1Deployment>(
+        context,
+        'Deployment',
+        resourcePath(RESOURCES.deployments, namespace, name),
+        buildDeployment(resource, model, context.options),
+        context.cache.deployment(namespace, name),
+      ),
+      ensureChild<V1Service>(
+        context,
+        'Service',
+        resourcePath(RESOURCES.services, namespace, name),
+        buildService(resource),
+        context.cache.service(namespace, name),
+      ),
+    ]);
     context.pods = context.cache.pods(namespace, name);
 
     context.status.activeModel = {
