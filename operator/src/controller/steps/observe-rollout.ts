@@ -21,7 +21,7 @@ import {
   type PodFailure,
 } from '../rollout.ts';
 
-/** Requeue delay while a rollout is under way or pods are not ready. */
+/** Requeue delay while a serving pod runs but is not ready, or a pod failure is reported. */
 export const ROLLOUT_POLL_MS = 5000;
 const READY_TIMEOUT_MS = 2000;
 
@@ -88,6 +88,11 @@ export const observeRollout: ReconcileStep = {
       failure !== undefined || rollout.progressing.reason === Reason.ProgressDeadlineExceeded;
     updateCondition(context, rollout.available, warning && rollout.available.status === 'False');
     updateCondition(context, rollout.progressing, warning);
-    if (!rollout.complete || failure) requeueAfter(context, ROLLOUT_POLL_MS);
+    // Pod and Deployment changes queue this key through the informers. A model server that runs
+    // but is not ready (loading, or failing to load) changes nothing they see, so only then is
+    // its ready endpoint polled. Polling every incomplete rollout kept 1000 new ModelDeployments
+    // with no pods at 200 reconciles/s while the deployment controller caught up.
+    const unready = !rollout.complete && findUnreadyPods(context.pods).length > 0;
+    if (unready || failure) requeueAfter(context, ROLLOUT_POLL_MS);
   },
 };
