@@ -24,12 +24,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/client.ts';
 import { probeOf, runProbe } from '../src/probing/run.ts';
 import { systemClock } from '../src/util/clock.ts';
+import { DEFAULT_CONCURRENCY } from '../src/config.ts';
 import { parseDuration } from '../src/util/duration.ts';
 import { benchModelDeployment, benchMonitoring, targetAddress } from './objects.ts';
 
 const NAMESPACE = 'bench-probe';
-/** Workers of the operator's default --concurrency. */
-const DEFAULT_CONCURRENCY = '2';
 
 interface Entry {
   resource: ModelDeployment;
@@ -69,6 +68,7 @@ function reconcileContext(key: string, entry: Entry, shared: Shared): ReconcileC
     clock: systemClock,
     now,
     cache: {
+      modelDeployment: () => entry.resource,
       pods: () => [entry.pod],
       jobs: () => [],
       deployment: () => undefined,
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       network: { type: 'string', default: '127.201' },
       port: { type: 'string', default: '8080' },
       interval: { type: 'string', default: '15s' },
-      concurrency: { type: 'string', default: DEFAULT_CONCURRENCY },
+      concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
     },
   });
   const count = Number(values.count);

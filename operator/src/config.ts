@@ -6,6 +6,11 @@ import { parseDuration } from './util/duration.ts';
 import { defaultIdentity } from './leader/lease-elector.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+/**
+ * Reconcile workers. A reconcile mostly waits on the apiserver, so more workers than cores keep
+ * it busy; docs/benchmarks.md compares 2 and 8 workers on 1000 new ModelDeployments.
+ */
+export const DEFAULT_CONCURRENCY = 8;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface OperatorConfig {
@@ -204,7 +209,7 @@ export function buildCommand(): Command {
       env(
         new Option('--concurrency <n>', 'ModelDeployments reconciled in parallel')
           .argParser(positiveInteger('--concurrency', 64))
-          .default(2),
+          .default(DEFAULT_CONCURRENCY),
         'CONCURRENCY',
       ),
     )

@@ -18,7 +18,11 @@ interface Seen {
   name: string;
 }
 
-function startInformer(options: { resumeFrom?: string; watchTimeoutSeconds?: number }) {
+function startInformer(options: {
+  resumeFrom?: string;
+  watchTimeoutSeconds?: number;
+  indexKey?: (object: KubeObject) => string | undefined;
+}) {
   const seen: Seen[] = [];
   const restarts: string[] = [];
   const informer = new Informer<KubeObject>({
@@ -37,14 +41,24 @@ function startInformer(options: { resumeFrom?: string; watchTimeoutSeconds?: num
   return { informer, seen, restarts };
 }
 
-async function createConfigMap(name: string, value: string): Promise<void> {
+async function createConfigMap(
+  name: string,
+  value: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
   await apiClient().create(resourcePath(CONFIG_MAPS, namespace), {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name, namespace, labels: { 'informer-test': 'yes' } },
+    metadata: { name, namespace, labels: { 'informer-test': 'yes', ...labels } },
     data: { value },
   });
 }
+
+const indexedNames = (informer: Informer<KubeObject>, key: string) =>
+  informer
+    .indexed(key)
+    .map((object) => object.metadata?.name)
+    .sort();
 
 function count(seen: Seen[], event: InformerEvent, name: string): number {
   return seen.filter((entry) => entry.event === event && entry.name === name).length;
@@ -109,5 +123,34 @@ describe('Informer', () => {
     await waitFor(() => restarts.length >= 3, { description: 'three restarts', timeout: 10_000 });
     expect(new Set(restarts)).toEqual(new Set(['error']));
     expect(informer.hasSynced).toBe(false);
+  });
+
+  it('indexes objects by their index key and caches them without managedFields', async () => {
+    await createConfigMap('red-1', '1', { colour: 'red' });
+    await createConfigMap('red-2', '2', { colour: 'red' });
+    await createConfigMap('blue-1', '3', { colour: 'blue' });
+    const { informer, seen } = startInformer({
+      indexKey: (object) => object.metadata?.labels?.colour,
+    });
+    await informer.synced;
+    expect(indexedNames(informer, 'red')).toEqual(['red-1', 'red-2']);
+    expect(indexedNames(informer, 'blue')).toEqual(['blue-1']);
+    expect(indexedNames(informer, 'green')).toEqual([]);
+    expect(informer.indexed('red')[0]?.metadata?.managedFields).toBeUndefined();
+
+    // A label change moves the object to its new group; a delete takes it out of the index.
+    await apiClient().mergePatch(resourcePath(CONFIG_MAPS, namespace, 'red-2'), {
+      metadata: { labels: { colour: 'blue' } },
+    });
+    await apiClient().delete(resourcePath(CONFIG_MAPS, namespace, 'blue-1'));
+    await waitFor(() => count(seen, 'delete', 'blue-1') === 1, {
+      description: 'the delete of blue-1',
+    });
+    await waitFor(() => count(seen, 'update', 'red-2') === 1, {
+      description: 'the update of red-2',
+    });
+    expect(indexedNames(informer, 'red')).toEqual(['red-1']);
+    expect(indexedNames(informer, 'blue')).toEqual(['red-2']);
+    expect(informer.get(`${namespace}/red-2`)?.metadata?.managedFields).toBeUndefined();
   });
 });

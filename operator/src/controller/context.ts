@@ -14,6 +14,8 @@ import type { EventRecorder, EventSpec } from './events.ts';
 
 /** Read access to the informer caches of the objects a ModelDeployment owns. */
 export interface ObjectCache {
+  /** The ModelDeployment `namespace/name` as last seen by the informer, if any. */
+  modelDeployment(namespace: string, name: string): ModelDeployment | undefined;
   /** Serving pods of the ModelDeployment `namespace/name`. */
   pods(namespace: string, name: string): V1Pod[];
   /** Jobs whose controller owner is the ModelDeployment `namespace/name`. */

@@ -73,6 +73,7 @@ export class Controller implements ObjectCache {
   private readonly options: ControllerOptions;
   private readonly queue: WorkQueue;
   private readonly informers: InformerHandle[] = [];
+  private readonly modelDeploymentInformers: Informer<ModelDeployment>[] = [];
   private readonly podInformers: Informer<V1Pod>[] = [];
   private readonly jobInformers: Informer<V1Job>[] = [];
   private readonly deploymentInformers: Informer<V1Deployment>[] = [];
@@ -85,20 +86,20 @@ export class Controller implements ObjectCache {
     this.queue = new WorkQueue({ onDepth: (depth) => options.metrics.queueDepth.set(depth) });
     const scopes = options.namespaces.length > 0 ? options.namespaces : [undefined];
     for (const namespace of scopes) {
-      this.informers.push(
-        this.informer<ModelDeployment>(
-          RESOURCES.modelDeployments,
-          namespace,
-          undefined,
-          (event, object, previous) => {
-            const key = objectKey(object);
-            if (event === 'delete') this.reconciler?.forget(key);
-            // The operator's own status writes need no reconcile; periodic work is requeued instead.
-            if (event === 'update' && previous && onlyStatusChanged(previous, object)) return;
-            this.queue.add(key);
-          },
-        ),
+      const modelDeployments = this.informer<ModelDeployment>(
+        RESOURCES.modelDeployments,
+        namespace,
+        undefined,
+        (event, object, previous) => {
+          const key = objectKey(object);
+          if (event === 'delete') this.reconciler?.forget(key);
+          // The operator's own status writes need no reconcile; periodic work is requeued instead.
+          if (event === 'update' && previous && onlyStatusChanged(previous, object)) return;
+          this.queue.add(key);
+        },
       );
+      this.modelDeploymentInformers.push(modelDeployments);
+      this.informers.push(modelDeployments);
       const deployments = this.informer<V1Deployment>(
         RESOURCES.deployments,
         namespace,
@@ -122,12 +123,14 @@ export class Controller implements ObjectCache {
           const key = servingPodKey(pod);
           if (key) this.queue.add(key);
         },
+        servingPodKey,
       );
       const jobs = this.informer<V1Job>(
         RESOURCES.jobs,
         namespace,
         MANAGED_SELECTOR,
         (_event, job) => this.enqueueOwner(job),
+        ownerKey,
       );
       this.podInformers.push(pods);
       this.jobInformers.push(jobs);
@@ -140,12 +143,14 @@ export class Controller implements ObjectCache {
     namespace: string | undefined,
     labelSelector: string | undefined,
     onEvent: (event: 'add' | 'update' | 'delete', object: T, previous?: T) => void,
+    indexKey?: (object: T) => string | undefined,
   ): Informer<T> {
     return new Informer<T>({
       client: this.options.kube,
       type,
       namespace,
       labelSelector,
+      indexKey,
       log: this.options.log.child({ informer: type.plural, namespace: namespace ?? '*' }),
       onEvent,
       onRestart: (cause) =>
@@ -158,18 +163,17 @@ export class Controller implements ObjectCache {
     if (key) this.queue.add(key);
   }
 
+  /** Serving pods of one ModelDeployment, from the informers' index by owner. */
   pods(namespace: string, name: string): V1Pod[] {
-    return this.podInformers
-      .flatMap((informer) => informer.list())
-      .filter((pod) => pod.metadata?.namespace === namespace && isServingPod(pod, name));
+    return this.podInformers.flatMap((informer) => informer.indexed(`${namespace}/${name}`));
   }
 
   jobs(namespace: string, name: string): V1Job[] {
-    return this.jobInformers
-      .flatMap((informer) => informer.list())
-      .filter(
-        (job) => job.metadata?.namespace === namespace && ownerKey(job) === `${namespace}/${name}`,
-      );
+    return this.jobInformers.flatMap((informer) => informer.indexed(`${namespace}/${name}`));
+  }
+
+  modelDeployment(namespace: string, name: string): ModelDeployment | undefined {
+    return cachedObject(this.modelDeploymentInformers, namespace, name);
   }
 
   deployment(namespace: string, name: string): V1Deployment | undefined {

@@ -24,7 +24,7 @@ import { evaluate } from './steps/evaluate.ts';
 import { observeRollout } from './steps/observe-rollout.ts';
 import { probe } from './steps/probe.ts';
 import { retrain } from './steps/retrain.ts';
-import { writeStatus } from './steps/write-status.ts';
+import { OUTDATED_VERSION, writeStatus } from './steps/write-status.ts';
 
 /** Steps after fetch and deletion handling, in order. write-status always comes last. */
 export const STEPS: readonly ReconcileStep[] = [
@@ -108,8 +108,16 @@ export class Reconciler {
     return { kind: 'requeue', afterMs, requested };
   }
 
+  /**
+   * Reads the resource from the informer's copy, or from the apiserver when the copy is missing
+   * or is the version that this process last wrote over or failed to write (see write-status).
+   * Steps may change the object they get, so the copy is cloned.
+   */
   private async fetch(key: string): Promise<ModelDeployment | undefined> {
-    const [namespace, name] = key.split('/');
+    const [namespace = '', name = ''] = key.split('/');
+    const cached = this.options.cache.modelDeployment(namespace, name);
+    const outdated = this.memories.get(key)?.get(OUTDATED_VERSION);
+    if (cached && cached.metadata.resourceVersion !== outdated) return structuredClone(cached);
     try {
       return await this.options.kube.get<ModelDeployment>(
         resourcePath(RESOURCES.modelDeployments, namespace, name),

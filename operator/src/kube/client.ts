@@ -2,7 +2,7 @@
 // the server address, TLS and credentials. Plain JSON in and out keeps server-side apply, status
 // writes and watches free of client-node's model (de)serialisation.
 import { KubeConfig, HttpMethod } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { KubeApiError } from '../errors.ts';
 import { ConnectionCache } from './connection.ts';
 
@@ -27,6 +27,7 @@ export interface KubeObject {
     }[];
     deletionTimestamp?: string | Date;
     creationTimestamp?: string | Date;
+    managedFields?: unknown[];
   };
 }
 
@@ -107,19 +108,18 @@ export class KubeClient {
   /** Sends a request and returns the parsed JSON body; throws KubeApiError on a non-2xx status. */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.send(method, path, options);
-    const text = await response.text();
-    if (response.status >= 300) throw apiError(method, path, response.status, text);
+    const text = await response.body.text();
+    if (response.statusCode >= 300) throw apiError(method, path, response.statusCode, text);
     return (text ? JSON.parse(text) : {}) as T;
   }
 
   /** Sends a request and hands back the streamed body, for watches. */
   async stream(path: string, options: RequestOptions = {}): Promise<StreamResponse> {
     const response = await this.send(HttpMethod.GET, path, options);
-    if (response.status >= 300) {
-      throw apiError('GET', path, response.status, await response.text());
+    if (response.statusCode >= 300) {
+      throw apiError('GET', path, response.statusCode, await response.body.text());
     }
-    if (!response.body) throw new Error(`GET ${path} returned no body`);
-    return { status: response.status, body: response.body, text: () => response.text() };
+    return { status: response.statusCode, body: response.body, text: () => response.body.text() };
   }
 
   get<T>(path: string, options?: RequestOptions): Promise<T> {
@@ -171,7 +171,15 @@ export class KubeClient {
     return this.request<T>(HttpMethod.DELETE, path);
   }
 
-  private async send(method: HttpMethod | string, path: string, options: RequestOptions) {
+  /**
+   * Sends one request with undici's request(), which builds no WHATWG Request, Headers and
+   * Response objects as fetch() does for each of the operator's many small requests.
+   */
+  private async send(
+    method: HttpMethod | string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<Dispatcher.ResponseData> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -180,8 +188,8 @@ export class KubeClient {
     const headers: Record<string, string> = { ...connection.headers, accept: 'application/json' };
     if (options.body !== undefined)
       headers['content-type'] = options.contentType ?? 'application/json';
-    return fetch(url, {
-      method,
+    return request(url, {
+      method: method as Dispatcher.HttpMethod,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       dispatcher: connection.dispatcher,

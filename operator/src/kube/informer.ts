@@ -30,6 +30,11 @@ export interface InformerOptions<T> {
    * When the apiserver returns 410 Gone, the informer lists as usual.
    */
   resumeFrom?: string;
+  /**
+   * Names the group an object belongs to, e.g. its owner's `namespace/name`, so that `indexed`
+   * finds a group without scanning the store. Objects for which it returns undefined are in none.
+   */
+  indexKey?: (object: T) => string | undefined;
 }
 
 interface WatchEvent<T> {
@@ -49,6 +54,8 @@ export function objectKey(object: KubeObject): string {
 export class Informer<T extends KubeObject> {
   private readonly options: InformerOptions<T>;
   private readonly store = new Map<string, T>();
+  /** Index key to the objects of that group, by object key. */
+  private readonly index = new Map<string, Map<string, T>>();
   private resourceVersion: string;
   private stopped = false;
   private readonly abort = new AbortController();
@@ -80,6 +87,43 @@ export class Informer<T extends KubeObject> {
 
   list(): T[] {
     return [...this.store.values()];
+  }
+
+  /** Returns the objects whose `indexKey` is `key`, or none without an `indexKey` option. */
+  indexed(key: string): T[] {
+    const group = this.index.get(key);
+    return group ? [...group.values()] : [];
+  }
+
+  /**
+   * Caches an object without its managedFields: the operator never reads them, and they are a
+   * quarter of a server-side-applied Deployment's size.
+   */
+  private put(key: string, object: T): T | undefined {
+    if (object.metadata?.managedFields) delete object.metadata.managedFields;
+    const previous = this.store.get(key);
+    if (previous) this.unindex(key, previous);
+    this.store.set(key, object);
+    const indexKey = this.options.indexKey?.(object);
+    if (indexKey !== undefined) {
+      let group = this.index.get(indexKey);
+      if (!group) this.index.set(indexKey, (group = new Map()));
+      group.set(key, object);
+    }
+    return previous;
+  }
+
+  private remove(key: string, object: T): void {
+    this.store.delete(key);
+    this.unindex(key, object);
+  }
+
+  private unindex(key: string, object: T): void {
+    const indexKey = this.options.indexKey?.(object);
+    if (indexKey === undefined) return;
+    const group = this.index.get(indexKey);
+    group?.delete(key);
+    if (group?.size === 0) this.index.delete(indexKey);
   }
 
   private async run(): Promise<void> {
@@ -136,8 +180,7 @@ export class Informer<T extends KubeObject> {
     for (const item of list.items) {
       const key = objectKey(item);
       seen.add(key);
-      const previous = this.store.get(key);
-      this.store.set(key, item);
+      const previous = this.put(key, item);
       if (!previous) this.options.onEvent('add', item);
       else if (previous.metadata?.resourceVersion !== item.metadata?.resourceVersion) {
         this.options.onEvent('update', item, previous);
@@ -145,7 +188,7 @@ export class Informer<T extends KubeObject> {
     }
     for (const [key, item] of this.store) {
       if (!seen.has(key)) {
-        this.store.delete(key);
+        this.remove(key, item);
         this.options.onEvent('delete', item);
       }
     }
@@ -196,12 +239,11 @@ export class Informer<T extends KubeObject> {
     if (event.type === 'BOOKMARK') return;
     const key = objectKey(object);
     if (event.type === 'DELETED') {
-      this.store.delete(key);
+      this.remove(key, this.store.get(key) ?? object);
       this.options.onEvent('delete', object);
       return;
     }
-    const previous = this.store.get(key);
-    this.store.set(key, object);
+    const previous = this.put(key, object);
     if (previous) this.options.onEvent('update', object, previous);
     else this.options.onEvent('add', object);
   }

@@ -1,6 +1,10 @@
 // Writes the status draft through the status subresource when it differs from the stored one.
 // The PUT carries the fetched resourceVersion, so a concurrent write fails with 409 and the
 // reconcile is retried from a fresh read.
+//
+// After a write or a 409, the version the reconcile read is known to be outdated. It is kept in
+// the key's memory, so that the next reconcile reads from the apiserver instead of an informer
+// copy that has not seen the change yet.
 import { isDeepStrictEqual } from 'node:util';
 import type { ModelDeployment } from '../../api/model-deployment.ts';
 import { isConflict } from '../../errors.ts';
@@ -18,6 +22,9 @@ export function finalizeStatus(context: ReconcileContext): void {
     .join(',');
   status.health = summarizeHealth(status.conditions);
 }
+
+/** Memory key of the resourceVersion that a status write or a 409 showed to be outdated. */
+export const OUTDATED_VERSION = 'outdated-resource-version';
 
 export const writeStatus: ReconcileStep = {
   name: 'write-status',
@@ -40,8 +47,12 @@ export const writeStatus: ReconcileStep = {
     try {
       await context.kube.replace(path, body);
       metrics.statusWrites.inc({ outcome: 'written' });
+      context.memory.set(OUTDATED_VERSION, resource.metadata.resourceVersion);
     } catch (error) {
-      if (isConflict(error)) metrics.statusWrites.inc({ outcome: 'conflict' });
+      if (isConflict(error)) {
+        metrics.statusWrites.inc({ outcome: 'conflict' });
+        context.memory.set(OUTDATED_VERSION, resource.metadata.resourceVersion);
+      }
       throw error;
     }
   },
