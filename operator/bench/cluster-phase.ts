@@ -3,7 +3,7 @@
 // period in which the apiserver counts the operator's requests.
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -143,6 +143,21 @@ export interface OperatorOptions {
   logDir: string;
   /** Extra Node flags, e.g. --cpu-prof. */
   nodeFlags: string[];
+  /** Operator flags after the ones above, e.g. --concurrency=4. */
+  operatorFlags: string[];
+  /** NODE_OPTIONS of the operator process, usually imageNodeOptions(). */
+  nodeOptions: string;
+}
+
+/**
+ * NODE_OPTIONS of the operator image, read from Dockerfile.operator, so that the benchmark runs
+ * the operator with the V8 settings it has in production.
+ */
+export function imageNodeOptions(root: string): string {
+  const dockerfile = readFileSync(path.join(root, 'Dockerfile.operator'), 'utf8');
+  const match = /^ENV NODE_OPTIONS=(\S+)$/m.exec(dockerfile);
+  if (!match?.[1]) throw new Error('Dockerfile.operator sets no ENV NODE_OPTIONS=... line');
+  return match[1];
 }
 
 /** Starts the operator on one namespace without leader election and waits for /readyz. */
@@ -163,8 +178,13 @@ export async function startOperator(
     `--port=${port}`,
     '--log-level=warn',
     `--resync-period=${options.resync}`,
+    ...options.operatorFlags,
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: options.logDir });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', log, log],
+    cwd: options.logDir,
+    env: { ...process.env, NODE_OPTIONS: options.nodeOptions },
+  });
   closeSync(log);
 
   const pid = child.pid;

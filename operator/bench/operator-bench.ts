@@ -10,7 +10,11 @@
 //
 //   npm run bench:operator -- [--count 1000] [--resync 20s] [--idle-intervals 3]
 //     [--probe-targets 1000] [--probe-interval 15s] [--probe-seconds 60] [--skip-probe]
-//     [--skip-cluster] [--cpu-prof DIR]
+//     [--skip-cluster] [--cpu-prof DIR] [--operator-flag=--concurrency=4 ...]
+//     [--operator-node-flag=--max-semi-space-size=1 ...] [--node-options STRING]
+//
+// The operator runs with the NODE_OPTIONS of its image (Dockerfile.operator); --node-options
+// replaces them, and --node-options= runs it with none.
 //
 // It starts the local cluster when it is not running and stops it again at the end; a running
 // cluster is left running. The namespaces it creates are deleted at the end.
@@ -33,12 +37,16 @@ import {
   deleteNamespace,
   installCrd,
   scrapeOperator,
+  imageNodeOptions,
   startOperator,
   type OperatorProcess,
 } from './cluster-phase.ts';
-import { measureCpu, readMemory, type CpuReading } from './process-stats.ts';
+import { measureCpu, readMemory, type CpuReading, type MemoryReading } from './process-stats.ts';
 
-const BASELINE_NAMESPACE = 'modelwarden-bench-baseline';
+const BASELINE_NAMESPACES = [
+  'modelwarden-bench-baseline-1',
+  'modelwarden-bench-baseline-2',
+] as const;
 const OPERATOR_NAMESPACE = 'modelwarden-bench';
 /** Resources the operator reads or writes for a ModelDeployment, as apiserver_request_total keys. */
 const OPERATOR_RESOURCES = [
@@ -63,6 +71,9 @@ const { values: flags } = parseArgs({
     'skip-probe': { type: 'boolean', default: false },
     'skip-cluster': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'operator-flag': { type: 'string', multiple: true, default: [] },
+    'operator-node-flag': { type: 'string', multiple: true, default: [] },
+    'node-options': { type: 'string' },
     'timeout-minutes': { type: 'string', default: '15' },
   },
 });
@@ -83,6 +94,8 @@ const probeTargets = positiveInteger('probe-targets', 10_000);
 const probeSeconds = positiveInteger('probe-seconds', 600);
 const timeoutMs = positiveInteger('timeout-minutes', 60) * 60_000;
 const resyncMs = parseDuration(flags.resync);
+/** The operator image's NODE_OPTIONS unless --node-options is given ('' for none). */
+const nodeOptions = flags['node-options'] ?? imageNodeOptions(repoRoot);
 const probeIntervalMs = parseDuration(flags['probe-interval']);
 
 const log = (line: string) => console.log(`[bench] ${line}`);
@@ -119,8 +132,10 @@ async function benchProbeLoop(): Promise<ProbeResult> {
     60_000,
   );
   try {
+    // The probe loop runs with the operator image's V8 settings, as command-line flags.
     const loop = await startNode(
       [
+        ...nodeOptions.split(/\s+/).filter(Boolean),
         path.join(repoRoot, 'operator/bench/probe-loop.ts'),
         `--count=${probeTargets}`,
         `--network=${network}`,
@@ -153,12 +168,12 @@ async function benchProbeLoop(): Promise<ProbeResult> {
 }
 
 interface ClusterResult {
-  baselineSeconds: number;
+  /** Seconds of the baseline run before and of the one after the operator's run. */
+  baselineSeconds: [number, number];
   createSeconds: number;
   convergeSeconds: number;
-  converged: number;
-  memoryAtConvergence: ReturnType<typeof readMemory>;
-  memoryAfterIdle: ReturnType<typeof readMemory>;
+  memoryAtConvergence: OperatorMemory;
+  memoryAfterIdle: OperatorMemory;
   idleSeconds: number;
   idleReads: number;
   idleWrites: number;
@@ -168,22 +183,54 @@ interface ClusterResult {
   convergeEvents: number;
 }
 
-/** Counts reconciles in a scrape of the operator's /metrics. */
-function reconciles(metrics: Map<string, number>): number {
+/** RSS from /proc and the V8 heap from the operator's own metrics. */
+interface OperatorMemory extends MemoryReading {
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+}
+
+async function operatorMemory(operator: OperatorProcess): Promise<OperatorMemory> {
+  const metrics = await scrapeOperator(operator);
+  return {
+    ...readMemory(operator.pid),
+    heapUsedBytes: metrics.get('modelwarden_operator_nodejs_heap_size_used_bytes') ?? 0,
+    heapTotalBytes: metrics.get('modelwarden_operator_nodejs_heap_size_total_bytes') ?? 0,
+  };
+}
+
+/** Sums the samples of one operator metric whose key starts with `prefix` and ends with `suffix`. */
+function sumMetric(metrics: Map<string, number>, prefix: string, suffix = ''): number {
   let total = 0;
   for (const [key, value] of metrics) {
-    if (key.startsWith('modelwarden_operator_reconcile_total{')) total += value;
+    if (key.startsWith(prefix) && key.endsWith(suffix)) total += value;
   }
   return total;
 }
 
-function eventsSent(metrics: Map<string, number>): number {
-  let total = 0;
-  for (const [key, value] of metrics) {
-    if (key.startsWith('modelwarden_operator_events_total{') && key.endsWith(',sent}'))
-      total += value;
+const reconciles = (metrics: Map<string, number>) =>
+  sumMetric(metrics, 'modelwarden_operator_reconcile_total{');
+const eventsSent = (metrics: Map<string, number>) =>
+  sumMetric(metrics, 'modelwarden_operator_events_total{', ',sent}');
+
+/**
+ * Times the baseline in its own namespace: owner ModelDeployments first (not timed), then the
+ * children. The namespace is deleted afterwards, so that the deployment controller does not
+ * work through its Deployments while the operator runs.
+ */
+async function runBaseline(kube: KubeClient, namespace: string): Promise<number> {
+  await createNamespace(kube, namespace, 300_000);
+  log(`baseline: creating ${count} owner ModelDeployments in ${namespace} (not timed)`);
+  const owners = await createModelDeployments(kube, namespace, count);
+  log(`baseline: creating ${count} Deployments and ${count} Services directly`);
+  const before = await scrapeRequestStats(kube);
+  const seconds = await createChildrenDirectly(kube, owners);
+  const stats = diffStats(before, await scrapeRequestStats(kube));
+  for (const line of describeStats(stats, OPERATOR_RESOURCES)) log(`baseline: ${line}`);
+  log(`baseline: ${fmt(seconds, 1)} s`);
+  if (!(await deleteNamespace(kube, namespace, 300_000))) {
+    throw new Error(`namespace ${namespace} was not deleted within 300 s`);
   }
-  return total;
+  return seconds;
 }
 
 async function benchCluster(
@@ -192,37 +239,40 @@ async function benchCluster(
   logDir: string,
 ): Promise<ClusterResult> {
   await installCrd(kube);
-  await createNamespace(kube, BASELINE_NAMESPACE, 300_000);
+  // The operator's run sits between two baseline runs, because the load of the shared machine
+  // changes over minutes and one baseline alone may catch a quiet or a busy spell.
+  const before = await runBaseline(kube, BASELINE_NAMESPACES[0]);
+  const ours = await runOperator(kube, kubeconfig, logDir);
+  const after = await runBaseline(kube, BASELINE_NAMESPACES[1]);
+  return { baselineSeconds: [before, after], ...ours };
+}
+
+async function runOperator(
+  kube: KubeClient,
+  kubeconfig: string,
+  logDir: string,
+): Promise<Omit<ClusterResult, 'baselineSeconds'>> {
   await createNamespace(kube, OPERATOR_NAMESPACE, 300_000);
-
-  log(`baseline: creating ${count} owner ModelDeployments in ${BASELINE_NAMESPACE} (not timed)`);
-  const owners = await createModelDeployments(kube, BASELINE_NAMESPACE, count);
-  log(`baseline: creating ${count} Deployments and ${count} Services directly`);
-  const baselineBefore = await scrapeRequestStats(kube);
-  const baselineSeconds = await createChildrenDirectly(kube, owners);
-  const baselineStats = diffStats(baselineBefore, await scrapeRequestStats(kube));
-  for (const line of describeStats(baselineStats, OPERATOR_RESOURCES)) log(`baseline: ${line}`);
-  log(`baseline: ${fmt(baselineSeconds, 1)} s`);
-  // The deployment controller would otherwise still work through these while the operator runs.
-  if (!(await deleteNamespace(kube, BASELINE_NAMESPACE, 300_000))) {
-    throw new Error(`namespace ${BASELINE_NAMESPACE} was not deleted within 300 s`);
-  }
-
-  const nodeFlags = flags['cpu-prof']
-    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['cpu-prof'])}`]
-    : [];
+  const nodeFlags = [
+    ...flags['operator-node-flag'],
+    ...(flags['cpu-prof']
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['cpu-prof'])}`]
+      : []),
+  ];
   const operator = await startOperator(repoRoot, {
     kubeconfig,
     namespace: OPERATOR_NAMESPACE,
     resync: flags.resync,
     logDir,
     nodeFlags,
+    operatorFlags: flags['operator-flag'],
+    nodeOptions,
   });
-  log(`operator: pid ${operator.pid}, log in ${operator.logFile}`);
+  log(`operator: pid ${operator.pid}, NODE_OPTIONS '${nodeOptions}', log in ${operator.logFile}`);
   const watch = new ConvergenceWatch(kube, OPERATOR_NAMESPACE);
   try {
     await watch.start();
-    const before = await scrapeOperator(operator);
+    const metricsBefore = await scrapeOperator(operator);
     log(`ours: creating ${count} ModelDeployments in ${OPERATOR_NAMESPACE}, the operator running`);
     const apiBefore = await scrapeRequestStats(kube);
     const started = performance.now();
@@ -235,53 +285,62 @@ async function benchCluster(
         `only ${watch.converged()} of ${count} ModelDeployments converged within ${timeoutMs / 60_000} min; see ${operator.logFile}`,
       );
     }
-    const memoryAtConvergence = readMemory(operator.pid);
+    const memoryAtConvergence = await operatorMemory(operator);
     const convergeStats = diffStats(apiBefore, await scrapeRequestStats(kube));
-    for (const line of describeStats(convergeStats, OPERATOR_RESOURCES))
+    for (const line of describeStats(convergeStats, OPERATOR_RESOURCES)) {
       log(`until converged: ${line}`);
-    const afterConverge = await scrapeOperator(operator);
+    }
+    const metricsAfter = await scrapeOperator(operator);
     log(`ours: ${fmt(convergeSeconds, 1)} s (creates done after ${fmt(createSeconds, 1)} s)`);
 
-    // The deployment controller reports each rollout complete only after it created the
-    // ReplicaSet, at its client's rate limit, and the operator polls incomplete rollouts. Steady
-    // state starts when every rollout is complete and one more resync interval has passed.
-    log('idle: waiting until every rollout is complete');
-    const settleStarted = performance.now();
-    const settled = await watch.waitForCondition(
-      'Progressing',
-      'False/RolloutComplete',
-      count,
-      timeoutMs,
-    );
-    if (!settled) throw new Error(`rollouts did not complete within ${timeoutMs / 60_000} min`);
-    log(`idle: rollouts complete after ${fmt((performance.now() - settleStarted) / 1000, 1)} s`);
-    await sleep(resyncMs + 5_000);
-    const heapAtIdle =
-      (await scrapeOperator(operator)).get('modelwarden_operator_nodejs_heap_size_used_bytes') ?? 0;
+    await settle(watch);
+    const metricsSettled = await scrapeOperator(operator);
+    const settleReconciles = reconciles(metricsSettled) - reconciles(metricsAfter);
+    const memorySettled = await operatorMemory(operator);
     log(
-      `idle: counting for ${idleIntervals} resync intervals; operator heap used ${fmt(heapAtIdle / MIB, 1)} MiB`,
+      `idle: ${fmt(settleReconciles)} reconciles while settling; RSS ${fmt(memorySettled.rssBytes / MIB, 1)} MiB`,
     );
+    log(`idle: counting for ${idleIntervals} resync intervals`);
     const idle = await measureIdle(kube, operator);
     for (const type of ['Available', 'Progressing']) {
       const counts = [...watch.conditionCounts(type)].map(([key, value]) => `${key} ${value}`);
       log(`after idle: ${type} ${counts.join(', ')}`);
     }
-    const memoryAfterIdle = readMemory(operator.pid);
     return {
-      baselineSeconds,
       createSeconds,
       convergeSeconds,
-      converged: watch.converged(),
       memoryAtConvergence,
-      memoryAfterIdle,
-      convergeReconciles: reconciles(afterConverge) - reconciles(before),
-      convergeEvents: eventsSent(afterConverge) - eventsSent(before),
+      memoryAfterIdle: await operatorMemory(operator),
+      convergeReconciles: reconciles(metricsAfter) - reconciles(metricsBefore),
+      convergeEvents: eventsSent(metricsAfter) - eventsSent(metricsBefore),
       ...idle,
     };
   } finally {
     await watch.stop();
     await stopChild(operator);
+    if (!(await deleteNamespace(kube, OPERATOR_NAMESPACE, 300_000))) {
+      log(`namespace ${OPERATOR_NAMESPACE} is still terminating; it goes on in the background`);
+    }
   }
+}
+
+/**
+ * Waits for steady state: every rollout complete and one more resync interval passed. The
+ * deployment controller reports a rollout complete only after it created the ReplicaSet, at its
+ * client's rate limit, so this takes minutes for 1000 Deployments.
+ */
+async function settle(watch: ConvergenceWatch): Promise<void> {
+  log('idle: waiting until every rollout is complete');
+  const started = performance.now();
+  const settled = await watch.waitForCondition(
+    'Progressing',
+    'False/RolloutComplete',
+    count,
+    timeoutMs,
+  );
+  if (!settled) throw new Error(`rollouts did not complete within ${timeoutMs / 60_000} min`);
+  log(`idle: rollouts complete after ${fmt((performance.now() - started) / 1000, 1)} s`);
+  await sleep(resyncMs + 5_000);
 }
 
 async function measureIdle(kube: KubeClient, operator: OperatorProcess) {
@@ -302,36 +361,40 @@ async function measureIdle(kube: KubeClient, operator: OperatorProcess) {
   };
 }
 
+function memoryRow(label: string, memory: OperatorMemory): string[] {
+  const peakMiB = memory.peakRssBytes / MIB;
+  const heap = `V8 heap ${fmt(memory.heapUsedBytes / MIB, 1)} MiB used of ${fmt(memory.heapTotalBytes / MIB, 1)} MiB`;
+  return [
+    label,
+    `${fmt(memory.rssBytes / MIB, 1)} MiB; ${fmt(peakMiB, 1)} MiB`,
+    `${heap}; peak ${fmt(peakMiB / 256, 2)} of 256 MiB`,
+    peakMiB <= 256 ? 'met (at most 256 MiB)' : 'missed (at most 256 MiB)',
+  ];
+}
+
 function clusterRows(cluster: ClusterResult): string[][] {
   const perObjectPerInterval = (value: number) => value / count / idleIntervals;
-  const ratio = cluster.convergeSeconds / cluster.baselineSeconds;
+  const [before, after] = cluster.baselineSeconds;
+  const baseline = (before + after) / 2;
+  const ratio = cluster.convergeSeconds / baseline;
   return [
     [
-      `baseline: ${count} Deployments + ${count} Services by a plain create loop`,
-      `${fmt(cluster.baselineSeconds, 1)} s`,
-      '',
+      `baseline: ${count} Deployments + ${count} Services by a plain create loop, mean of the runs before and after ours`,
+      `${fmt(baseline, 1)} s`,
+      `${fmt(before, 1)} s before, ${fmt(after, 1)} s after`,
       '',
     ],
     [
-      `ours: ${count} ModelDeployments applied until observedGeneration is current and children exist`,
+      `ours: ${count} ModelDeployments created until observedGeneration is current and children exist`,
       `${fmt(cluster.convergeSeconds, 1)} s`,
-      `${fmt(ratio, 2)}x baseline`,
+      `${fmt(ratio, 2)}x baseline (${fmt(cluster.convergeSeconds / Math.max(before, after), 2)}x to ${fmt(cluster.convergeSeconds / Math.min(before, after), 2)}x of either run)`,
       ratio <= 2 ? 'met (at most 2x)' : 'missed (at most 2x)',
     ],
-    [
-      `operator RSS at ${count} (VmRSS; VmHWM peak)`,
-      `${fmt(cluster.memoryAtConvergence.rssBytes / MIB, 1)} MiB; ${fmt(cluster.memoryAtConvergence.peakRssBytes / MIB, 1)} MiB`,
-      `${fmt(cluster.memoryAtConvergence.peakRssBytes / (256 * MIB), 2)} of 256 MiB`,
-      cluster.memoryAtConvergence.peakRssBytes <= 256 * MIB
-        ? 'met (at most 256 MiB)'
-        : 'missed (at most 256 MiB)',
-    ],
-    [
-      `operator RSS after the idle period (VmRSS; VmHWM peak)`,
-      `${fmt(cluster.memoryAfterIdle.rssBytes / MIB, 1)} MiB; ${fmt(cluster.memoryAfterIdle.peakRssBytes / MIB, 1)} MiB`,
-      '',
-      '',
-    ],
+    memoryRow(`operator RSS at ${count} (VmRSS; VmHWM peak)`, cluster.memoryAtConvergence),
+    memoryRow(
+      'operator RSS after settling and the idle period (VmRSS; VmHWM peak)',
+      cluster.memoryAfterIdle,
+    ),
     [
       `API writes per ModelDeployment per resync interval (${flags.resync}), idle`,
       fmt(perObjectPerInterval(cluster.idleWrites), 3),
@@ -408,7 +471,7 @@ async function benchClusterOnce(logDir: string): Promise<ClusterResult> {
     return await benchCluster(kube, kubeconfig, logDir);
   } finally {
     log('cleaning up: deleting the benchmark namespaces');
-    for (const namespace of [OPERATOR_NAMESPACE, BASELINE_NAMESPACE]) {
+    for (const namespace of [OPERATOR_NAMESPACE, ...BASELINE_NAMESPACES]) {
       const gone = await deleteNamespace(kube, namespace, 300_000);
       if (!gone) log(`namespace ${namespace} is still terminating; it goes on in the background`);
     }

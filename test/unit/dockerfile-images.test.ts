@@ -10,6 +10,7 @@ import { describe, expect, test } from 'vitest';
 import type { ModelDeployment } from '../../operator/src/api/model-deployment.ts';
 import { buildDeployment } from '../../operator/src/controller/children/deployment.ts';
 import { selectModel } from '../../operator/src/controller/children/model.ts';
+import { imageNodeOptions } from '../../operator/bench/cluster-phase.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -238,6 +239,17 @@ describe.each(images)('$dockerfile', (image) => {
         expect(production, `${file} imports ${specifier}`).toContain(packageName(specifier));
       }
     }
+  });
+});
+
+describe('operator image', () => {
+  test('caps the V8 young generation that the operator benchmark measured with', () => {
+    const runtime = stages(parse('Dockerfile.operator').dockerfile).at(-1)?.body ?? [];
+    const env = runtime
+      .filter((instruction) => instruction.getKeyword() === 'ENV')
+      .map((instruction) => instruction.getArgumentsContent());
+    expect(env).toContain(`NODE_OPTIONS=${imageNodeOptions(root)}`);
+    expect(imageNodeOptions(root)).toMatch(/^--max-semi-space-size=\d+$/);
   });
 });
 
