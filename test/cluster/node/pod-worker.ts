@@ -205,7 +205,15 @@ export class PodWorker {
     }
     clearTimeout(this.timer);
     this.timerAt = time;
-    this.timer = setTimeout(() => this.kick(), Math.max(0, time - Date.now()));
+    // A Node timer counts from the event loop's cached time, so it may fire before `time` by
+    // Date.now(). Forgetting the fired timer lets a sync that runs early arm a new one.
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.kick();
+      },
+      Math.max(0, time - Date.now()),
+    );
   }
 
   private view(): PodView {
