@@ -192,9 +192,11 @@ describe.skipIf(prometheusBinary === '')('Prometheus source', () => {
     const { values } = run.input;
     expect(values.latencyP99.value).toBeGreaterThan(0);
     // The route's series appears with its first request, and increase() cannot count what came
-    // before a series' first sample, so some of the 40 requests may be missing.
+    // before a series' first sample, so some of the 40 requests may be missing. increase() also
+    // extrapolates its first and last sample towards the ends of the range, by up to 1.1 mean
+    // scrape intervals each, so with the few scrapes here it may count more than 40 (41.4 seen).
     expect(values.latencyP99.samples).toBeGreaterThan(0);
-    expect(values.latencyP99.samples).toBeLessThanOrEqual(40 * 1.01);
+    expect(values.latencyP99.samples).toBeLessThanOrEqual(40 * 2);
     expect(values.errorRate.value).toBe(0);
     expect(values.requestRate.value).toBeGreaterThan(0);
     const direct = await scrape({ pod: POD, uid: 'u', url: `${serverBase}/metrics` }, 2000);
