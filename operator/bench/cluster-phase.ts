@@ -156,7 +156,11 @@ export interface OperatorOptions {
 export function imageNodeOptions(root: string): string {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile.operator'), 'utf8');
   const match = /^ENV NODE_OPTIONS=(\S+)$/m.exec(dockerfile);
-  if (!match?.[1]) throw new Error('Dockerfile.operator sets no ENV NODE_OPTIONS=... line');
+  if (!match?.[1]) {
+    throw new Error(
+      'Dockerfile.operator has no ENV NODE_OPTIONS=... line; add the one the operator image runs with',
+    );
+  }
   return match[1];
 }
 

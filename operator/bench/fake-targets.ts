@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ServerMetrics } from '../../model-server/src/monitoring/metrics.ts';
-import { targetAddress } from './objects.ts';
+import { targetAddress, TARGET_OPTIONS } from './objects.ts';
 
 const FEATURES = ['Cylinders', 'Displacement', 'Horsepower', 'Weight_in_lbs', 'Acceleration'];
 const PREDICT_ROUTES = ['/v1/models/:name:predict', '/v2/models/:name/infer'];
@@ -32,11 +32,7 @@ function simulateTraffic(metrics: ServerMetrics, second: number): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '1000' },
-      network: { type: 'string', default: '127.201' },
-      port: { type: 'string', default: '8080' },
-    },
+    options: TARGET_OPTIONS,
   });
   const count = Number(values.count);
   const port = Number(values.port);

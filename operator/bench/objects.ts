@@ -50,6 +50,13 @@ export function benchMonitoring(interval: string): MonitoringSpec {
 }
 
 /** Addresses per /24 of the network, skipping .0 so that every address looks like a host. */
+/** Command-line options that the fake targets and the probe loop share, so that they match. */
+export const TARGET_OPTIONS = {
+  count: { type: 'string', default: '1000' },
+  network: { type: 'string', default: '127.201' },
+  port: { type: 'string', default: '8080' },
+} as const;
+
 const HOSTS_PER_BLOCK = 250;
 
 /** Returns the address of target `index` (0-based) inside the /16 `network`, e.g. 127.201. */

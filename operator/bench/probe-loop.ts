@@ -26,7 +26,7 @@ import { probeOf, runProbe } from '../src/probing/run.ts';
 import { systemClock } from '../src/util/clock.ts';
 import { DEFAULT_CONCURRENCY } from '../src/config.ts';
 import { parseDuration } from '../src/util/duration.ts';
-import { benchModelDeployment, benchMonitoring, targetAddress } from './objects.ts';
+import { benchModelDeployment, benchMonitoring, targetAddress, TARGET_OPTIONS } from './objects.ts';
 
 const NAMESPACE = 'bench-probe';
 
@@ -92,9 +92,7 @@ function quantile(sorted: readonly number[], p: number): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      count: { type: 'string', default: '1000' },
-      network: { type: 'string', default: '127.201' },
-      port: { type: 'string', default: '8080' },
+      ...TARGET_OPTIONS,
       interval: { type: 'string', default: '15s' },
       concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
     },

@@ -53,7 +53,7 @@ function reconcilerWithCache(copy: { current: ModelDeployment | undefined }) {
     children: { images: { default: 'modelwarden/model-server:0.1.0', byFormat: {} } },
     resyncMs: 600_000,
   });
-  return { reconciler, reads, metrics, kube };
+  return { reconciler, reads, metrics };
 }
 
 async function statusWrites(metrics: OperatorMetrics, outcome: string): Promise<number> {

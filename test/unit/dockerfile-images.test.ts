@@ -243,7 +243,7 @@ describe.each(images)('$dockerfile', (image) => {
 });
 
 describe('operator image', () => {
-  test('caps the V8 young generation that the operator benchmark measured with', () => {
+  test('caps the V8 semi-space', () => {
     const runtime = stages(parse('Dockerfile.operator').dockerfile).at(-1)?.body ?? [];
     const env = runtime
       .filter((instruction) => instruction.getKeyword() === 'ENV')

@@ -96,8 +96,8 @@ export class Informer<T extends KubeObject> {
   }
 
   /**
-   * Caches an object without its managedFields: the operator never reads them, and they are a
-   * quarter of a server-side-applied Deployment's size.
+   * Caches an object without its managedFields: the operator never reads them, and they are
+   * about a quarter of a server-side-applied Deployment's size.
    */
   private put(key: string, object: T): T | undefined {
     if (object.metadata?.managedFields) delete object.metadata.managedFields;
