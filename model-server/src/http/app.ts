@@ -21,7 +21,13 @@ export interface AppOptions {
 }
 
 const UNMATCHED_ROUTE = 'unmatched';
-const counted = new WeakSet<FastifyRequest>();
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Counted in the in-flight gauge and not yet settled. */
+    inFlight: boolean;
+  }
+}
 
 export function buildApp(context: RouteContext, options: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -65,14 +71,18 @@ export function buildApp(context: RouteContext, options: AppOptions): FastifyIns
 
 function installRequestMetrics(app: FastifyInstance, context: RouteContext): void {
   const { metrics } = context;
+  // A field declared up front keeps every request object the same shape.
+  app.decorateRequest('inFlight', false);
   app.addHook('onRequest', (request, _reply, done) => {
-    counted.add(request);
-    metrics.httpInFlight.inc();
+    request.inFlight = true;
+    metrics.requestStarted();
     done();
   });
-  // A request the client aborts may never reach onResponse, so both hooks settle the gauge once.
+  // A request the client aborts may never reach onResponse, so both hooks settle the count once.
   const settle = (request: FastifyRequest) => {
-    if (counted.delete(request)) metrics.httpInFlight.dec();
+    if (!request.inFlight) return;
+    request.inFlight = false;
+    metrics.requestSettled();
   };
   app.addHook('onRequestAbort', (request, done) => {
     settle(request);

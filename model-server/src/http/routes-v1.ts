@@ -3,23 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { invalidRequest } from '../errors.ts';
 import { parseV1PredictBody } from '../inference/request-rows.ts';
 import type { ModelRuntime } from '../server/model-runtime.ts';
+import { JSON_TYPE, v1PredictJson } from './prediction-json.ts';
 import { resolveRuntime, type ModelParams, type RouteContext } from './route-context.ts';
 
 /** Path segment patterns: find-my-way needs a regex to end a parameter before `:predict`. */
 const NAME = ':name([^:/]+)';
 const VERSION = ':version([^:/]+)';
-
-const predictResponse = {
-  200: {
-    type: 'object',
-    properties: {
-      predictions: { type: 'array', items: { type: 'number' } },
-      outputs: { type: 'array', items: { type: 'number' } },
-      prediction_ids: { type: 'array', items: { type: 'string' } },
-      model_version: { type: 'string' },
-    },
-  },
-} as const;
 
 const objectBody = { type: 'object' } as const;
 
@@ -40,9 +29,9 @@ export function registerV1Routes(app: FastifyInstance, context: RouteContext): v
       `${base}::predict`,
       {
         config: { routeLabel: `${label}:predict` },
-        schema: { body: objectBody, response: predictResponse },
+        schema: { body: objectBody },
       },
-      async (request) => {
+      async (request, reply) => {
         const runtime = resolveRuntime(context, request.params);
         const signature = request.body.signature_name;
         if (signature !== undefined && signature !== 'serving_default' && signature !== '') {
@@ -56,12 +45,8 @@ export function registerV1Routes(app: FastifyInstance, context: RouteContext): v
           maxRows: context.maxRequestRows,
         });
         const { predictions, ids } = await runtime.predict(input.rows, input.rowCount);
-        const values = Array.from(predictions);
-        return {
-          ...(input.format === 'instances' ? { predictions: values } : { outputs: values }),
-          prediction_ids: ids,
-          model_version: runtime.model.version,
-        };
+        void reply.type(JSON_TYPE);
+        return v1PredictJson(input.format, predictions, ids, runtime.model.version);
       },
     );
   }

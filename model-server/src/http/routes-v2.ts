@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { invalidRequest } from '../errors.ts';
 import { describeType, rejectUnknownFields } from '../inference/request-rows.ts';
 import { parseV2Inputs } from '../inference/v2-tensors.ts';
+import { JSON_TYPE, v2InferJson } from './prediction-json.ts';
 import { resolveRuntime, type ModelParams, type RouteContext } from './route-context.ts';
 
 const NAME = ':name([^:/]+)';
@@ -16,33 +17,6 @@ const SERVER_VERSION = (
     version: string;
   }
 ).version;
-
-const inferResponse = {
-  200: {
-    type: 'object',
-    properties: {
-      model_name: { type: 'string' },
-      model_version: { type: 'string' },
-      id: { type: 'string' },
-      parameters: {
-        type: 'object',
-        properties: { prediction_ids: { type: 'array', items: { type: 'string' } } },
-      },
-      outputs: {
-        type: 'array',
-        items: {
-          type: 'object',
-          properties: {
-            name: { type: 'string' },
-            datatype: { type: 'string' },
-            shape: { type: 'array', items: { type: 'integer' } },
-            data: { type: 'array', items: { type: 'number' } },
-          },
-        },
-      },
-    },
-  },
-} as const;
 
 interface InferBody {
   id?: unknown;
@@ -112,9 +86,9 @@ export function registerV2Routes(app: FastifyInstance, context: RouteContext): v
       `${base}/infer`,
       {
         config: { routeLabel: `${label}/infer` },
-        schema: { body: { type: 'object' }, response: inferResponse },
+        schema: { body: { type: 'object' } },
       },
-      async (request) => {
+      async (request, reply) => {
         const runtime = resolveRuntime(context, request.params);
         const { manifest } = runtime.model;
         rejectUnknownFields(request.body as Record<string, unknown>, INFER_FIELDS);
@@ -125,20 +99,15 @@ export function registerV2Routes(app: FastifyInstance, context: RouteContext): v
           maxRows: context.maxRequestRows,
         });
         const { predictions, ids } = await runtime.predict(input.rows, input.rowCount);
-        return {
-          model_name: runtime.model.name,
-          model_version: manifest.version,
-          id: requestId,
-          parameters: { prediction_ids: ids },
-          outputs: [
-            {
-              name: manifest.label,
-              datatype: 'FP32',
-              shape: [input.rowCount, 1],
-              data: Array.from(predictions),
-            },
-          ],
-        };
+        void reply.type(JSON_TYPE);
+        return v2InferJson({
+          modelName: runtime.model.name,
+          modelVersion: manifest.version,
+          requestId,
+          label: manifest.label,
+          predictions,
+          ids,
+        });
       },
     );
   }

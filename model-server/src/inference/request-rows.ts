@@ -21,6 +21,11 @@ export function describeType(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
+/** Returns whether a cell is a finite number within the float32 range (false for NaN). */
+function isFloat32(value: unknown): value is number {
+  return typeof value === 'number' && Math.abs(value) <= FLOAT32_MAX;
+}
+
 /** Checks one cell and returns it; JSON has no NaN, but 1e400 parses to Infinity. */
 function readCell(value: unknown, field: string): number {
   if (typeof value !== 'number')
@@ -103,31 +108,40 @@ export function parseRows(
   const columns = label === undefined ? limits.features : [...limits.features, label];
   const width = columns.length;
   const rows = new Float64Array(value.length * width);
-  value.forEach((row: unknown, index) => {
-    const rowField = `${field}[${index}]`;
+  // Field paths are built only for an error: this loop runs for every row of every request.
+  for (let index = 0; index < value.length; index++) {
+    const row: unknown = value[index];
     const offset = index * width;
     if (Array.isArray(row)) {
       if (row.length !== width) {
         throw invalidRequest(
-          rowField,
+          `${field}[${index}]`,
           `has ${row.length} values but the model expects ${width} (${columns.join(', ')})`,
         );
       }
-      for (let column = 0; column < width; column++)
-        rows[offset + column] = readCell(row[column], `${rowField}[${column}]`);
+      for (let column = 0; column < width; column++) {
+        const cell: unknown = row[column];
+        rows[offset + column] = isFloat32(cell)
+          ? cell
+          : readCell(cell, `${field}[${index}][${column}]`);
+      }
     } else if (typeof row === 'object' && row !== null) {
       const record = row as Record<string, unknown>;
-      checkKeys(record, rowField, columns, label);
-      columns.forEach((name, column) => {
-        rows[offset + column] = readCell(record[name], `${rowField}.${name}`);
-      });
+      checkKeys(record, `${field}[${index}]`, columns, label);
+      for (let column = 0; column < width; column++) {
+        const name = columns[column] as string;
+        const cell = record[name];
+        rows[offset + column] = isFloat32(cell)
+          ? cell
+          : readCell(cell, `${field}[${index}].${name}`);
+      }
     } else {
       throw invalidRequest(
-        rowField,
+        `${field}[${index}]`,
         `must be an array of ${width} numbers or an object keyed by feature, got ${describeType(row)}`,
       );
     }
-  });
+  }
   return { rows, rowCount: value.length };
 }
 
@@ -164,8 +178,12 @@ export function parseColumns(
   const rows = new Float64Array(count * width);
   limits.features.forEach((feature, column) => {
     const values = value[feature] as unknown[];
-    for (let row = 0; row < count; row++)
-      rows[row * width + column] = readCell(values[row], `${field}.${feature}[${row}]`);
+    for (let row = 0; row < count; row++) {
+      const cell = values[row];
+      rows[row * width + column] = isFloat32(cell)
+        ? cell
+        : readCell(cell, `${field}.${feature}[${row}]`);
+    }
   });
   return { rows, rowCount: count };
 }

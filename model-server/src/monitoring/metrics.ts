@@ -1,10 +1,13 @@
 // Every Prometheus metric the server exports, on one registry. docs/model-server.md describes
 // each series; the operator depends on the names marked there as its contract.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DriftSnapshot } from './drift.ts';
+import { FastHistogram, type HistogramSeries } from './fast-histogram.ts';
 import type { FeedbackStats } from './feedback-window.ts';
 
 export const METRIC_PREFIX = 'modelwarden_';
+
+type RequestLabels = Record<'route' | 'method' | 'status_code', string>;
 
 /** Request latency buckets in seconds, fine below a millisecond where batched predictions land. */
 const LATENCY_BUCKETS = [
@@ -22,12 +25,11 @@ export interface MonitoringSnapshotSource {
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<'route' | 'method' | 'status_code'>;
-  readonly httpRequestDuration: Histogram<'route'>;
-  readonly httpInFlight: Gauge;
+  readonly httpRequestDuration: FastHistogram;
   readonly errors: Counter<'code'>;
-  readonly inferenceDuration: Histogram;
-  readonly batchSize: Histogram;
-  readonly queueWait: Histogram;
+  readonly inferenceDuration: HistogramSeries;
+  readonly batchSize: HistogramSeries;
+  readonly queueWait: HistogramSeries;
   readonly inferenceRows: Counter;
   readonly feedbackSamples: Counter;
   readonly feedbackAbsoluteError: Counter;
@@ -41,40 +43,49 @@ export class ServerMetrics {
   readonly captureErrors: Counter;
   readonly captureFilesDeleted: Counter<'reason'>;
   readonly captureDirectoryBytes: Gauge;
-  private predictionValue: Histogram | undefined;
+  private predictionValue: HistogramSeries | undefined;
   private predictionBuckets = '';
   private source: MonitoringSnapshotSource | undefined;
-  private readonly requestCounters = new Map<
-    string,
-    ReturnType<ServerMetrics['httpRequests']['labels']>
-  >();
-  private readonly durationHistograms = new Map<
-    string,
-    ReturnType<ServerMetrics['httpRequestDuration']['labels']>
-  >();
+  /** Kept as a number and read at scrape time, since it changes twice per request. */
+  private inFlight = 0;
+  /** Requests completed since the last scrape, by label set; the counter adds them when scraped. */
+  private readonly pendingRequests = new Map<string, { labels: RequestLabels; count: number }>();
+  private readonly durationSeries = new Map<string, HistogramSeries>();
 
   constructor() {
     const registers = [this.registry];
     const name = (suffix: string) => `${METRIC_PREFIX}${suffix}`;
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
 
+    const pendingRequests = this.pendingRequests;
     this.httpRequests = new Counter({
       name: name('http_requests_total'),
       help: 'HTTP requests answered, by route template, method and status code',
       labelNames: ['route', 'method', 'status_code'],
       registers,
+      collect() {
+        for (const pending of pendingRequests.values()) {
+          if (pending.count === 0) continue;
+          this.inc(pending.labels, pending.count);
+          pending.count = 0;
+        }
+      },
     });
-    this.httpRequestDuration = new Histogram({
+    this.httpRequestDuration = new FastHistogram({
       name: name('http_request_duration_seconds'),
       help: 'Time from receiving a request to sending its response, by route template',
       labelNames: ['route'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.httpInFlight = new Gauge({
+    const inFlight = () => this.inFlight;
+    new Gauge({
       name: name('http_requests_in_flight'),
       help: 'HTTP requests received and not yet answered',
       registers,
+      collect() {
+        this.set(inFlight());
+      },
     });
     this.errors = new Counter({
       name: name('errors_total'),
@@ -82,24 +93,24 @@ export class ServerMetrics {
       labelNames: ['code'],
       registers,
     });
-    this.inferenceDuration = new Histogram({
+    this.inferenceDuration = new FastHistogram({
       name: name('inference_duration_seconds'),
       help: 'Time one batch spends in the model, including normalisation',
       buckets: LATENCY_BUCKETS,
       registers,
-    });
-    this.batchSize = new Histogram({
+    }).labels();
+    this.batchSize = new FastHistogram({
       name: name('inference_batch_size_rows'),
       help: 'Rows per batch sent to the model',
       buckets: BATCH_SIZE_BUCKETS,
       registers,
-    });
-    this.queueWait = new Histogram({
+    }).labels();
+    this.queueWait = new FastHistogram({
       name: name('inference_queue_wait_seconds'),
       help: 'Time a request waits in the batching queue before its batch starts',
       buckets: LATENCY_BUCKETS,
       registers,
-    });
+    }).labels();
     this.inferenceRows = new Counter({
       name: name('inference_rows_total'),
       help: 'Rows predicted',
@@ -248,21 +259,29 @@ export class ServerMetrics {
     this.source = source;
   }
 
-  /** Counts one answered request; the labelled children are cached because this runs per request. */
+  requestStarted(): void {
+    this.inFlight += 1;
+  }
+
+  requestSettled(): void {
+    this.inFlight -= 1;
+  }
+
+  /** Counts one completed request. It runs per request, so it only adds to cached entries. */
   observeRequest(route: string, method: string, statusCode: number, seconds: number): void {
     const key = `${route}\u0000${method}\u0000${statusCode}`;
-    let counter = this.requestCounters.get(key);
-    if (counter === undefined) {
-      counter = this.httpRequests.labels(route, method, String(statusCode));
-      this.requestCounters.set(key, counter);
+    let pending = this.pendingRequests.get(key);
+    if (pending === undefined) {
+      pending = { labels: { route, method, status_code: String(statusCode) }, count: 0 };
+      this.pendingRequests.set(key, pending);
     }
-    counter.inc();
-    let histogram = this.durationHistograms.get(route);
-    if (histogram === undefined) {
-      histogram = this.httpRequestDuration.labels(route);
-      this.durationHistograms.set(route, histogram);
+    pending.count += 1;
+    let series = this.durationSeries.get(route);
+    if (series === undefined) {
+      series = this.httpRequestDuration.labels(route);
+      this.durationSeries.set(route, series);
     }
-    histogram.observe(seconds);
+    series.observe(seconds);
   }
 
   /**
@@ -275,19 +294,17 @@ export class ServerMetrics {
     if (key === this.predictionBuckets) return;
     const metricName = `${METRIC_PREFIX}prediction_value`;
     this.registry.removeSingleMetric(metricName);
-    this.predictionValue = new Histogram({
+    this.predictionValue = new FastHistogram({
       name: metricName,
       help: 'Predicted values in label units; buckets are the training label quantiles',
       buckets,
       registers: [this.registry],
-    });
+    }).labels();
     this.predictionBuckets = key;
   }
 
   observePredictions(values: Float32Array): void {
-    const histogram = this.predictionValue;
-    if (histogram === undefined) return;
-    for (const value of values) histogram.observe(value);
+    this.predictionValue?.observeAll(values);
   }
 
   setModelInfo(name: string, version: string, backend: string): void {

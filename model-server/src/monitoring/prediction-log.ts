@@ -35,7 +35,8 @@ export class PredictionLog {
     for (let row = 0; row < rowCount; row++) {
       const sequence = this.nextSequence++;
       const slot = sequence % this.capacity;
-      this.features.set(rows.subarray(row * width, (row + 1) * width), slot * width);
+      for (let column = 0; column < width; column++)
+        this.features[slot * width + column] = rows[row * width + column] as number;
       this.predictions[slot] = predictions[row] as number;
       this.labelled[slot] = 0;
       ids[row] = this.prefix + sequence.toString(36);

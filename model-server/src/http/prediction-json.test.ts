@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { isModelServerError } from '../errors.ts';
+import { idsJson, predictionsJson, v1PredictJson, v2InferJson } from './prediction-json.ts';
+
+const predictions = Float32Array.of(23.456, -0, 1e-7, 3.4e38, 17);
+const ids = ['Ab_9-x-0', 'Ab_9-x-1', 'Ab_9-x-2', 'Ab_9-x-3', 'Ab_9-x-4'];
+
+describe('prediction JSON', () => {
+  it('matches JSON.stringify for each response', () => {
+    const values = Array.from(predictions);
+    expect(v1PredictJson('instances', predictions, ids, 'v "1"')).toBe(
+      JSON.stringify({ predictions: values, prediction_ids: ids, model_version: 'v "1"' }),
+    );
+    expect(v1PredictJson('inputs', predictions, ids, '2')).toBe(
+      JSON.stringify({ outputs: values, prediction_ids: ids, model_version: '2' }),
+    );
+    const answer = { modelName: 'cars', modelVersion: '3', requestId: 'r\n1', label: 'mpg' };
+    expect(v2InferJson({ ...answer, predictions, ids })).toBe(
+      JSON.stringify({
+        model_name: 'cars',
+        model_version: '3',
+        id: 'r\n1',
+        parameters: { prediction_ids: ids },
+        outputs: [{ name: 'mpg', datatype: 'FP32', shape: [5, 1], data: values }],
+      }),
+    );
+    expect(idsJson([])).toBe('[]');
+  });
+
+  it('rejects non-finite predictions by row', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      let caught: unknown;
+      try {
+        predictionsJson(Float32Array.of(1, bad));
+      } catch (error) {
+        caught = error;
+      }
+      expect(isModelServerError(caught)).toBe(true);
+      expect((caught as { code?: string }).code).toBe('MS_ERR_INFERENCE_FAILED');
+      expect((caught as Error).message).toBe(
+        `the model predicted ${bad} for row 1; check the model and the input row`,
+      );
+    }
+  });
+});
