@@ -1,10 +1,12 @@
 // Benchmark of the model server against two baselines measured in the same run: raw in-process
 // predict (rows/s) and a bare fastify JSON echo server (requests/s, p99). Every server runs as
 // its own process on 127.0.0.1 and autocannon drives it from this process, so load generator and
-// server do not share an event loop. Each point runs a fixed time, so a run is bounded. The p99
-// ratio divides by at least 1 ms, because autocannon reports latency in whole milliseconds.
+// server do not share an event loop. Each point is measured in several short rounds that take
+// turns with its baseline, and the table gives medians, because the throughput of this shared
+// machine moves by a quarter from one second to the next. The p99 ratio divides by at least
+// 1 ms, because autocannon reports latency in whole milliseconds.
 //
-//   npm run bench:server -- [--duration SECONDS] [--soak SECONDS]
+//   npm run bench:server -- [--rounds N] [--duration SECONDS] [--soak SECONDS]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -39,9 +41,18 @@ const LARGE_BATCH = 1024;
 const CONCURRENCY = [1, 16, 64, 256];
 
 const { values: flags } = parseArgs({
-  options: { duration: { type: 'string', default: '3' }, soak: { type: 'string' } },
+  options: {
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '2' },
+    soak: { type: 'string' },
+  },
 });
+const rounds = Number(flags.rounds);
 const duration = Number(flags.duration);
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds ${flags.rounds}: give a whole number of at least 1`);
+if (!(duration > 0))
+  throw new Error(`--duration ${flags.duration}: give a number of seconds above 0`);
 
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -126,6 +137,24 @@ async function load(url: string, body: string, connections: number, seconds = du
   };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** Returns the median of each figure over the rounds of one point, with failures summed. */
+function medianPoint(points: Point[]): Point {
+  return {
+    rps: median(points.map((point) => point.rps)),
+    p50: median(points.map((point) => point.p50)),
+    p99: median(points.map((point) => point.p99)),
+    failed: points.reduce((sum, point) => sum + point.failed, 0),
+  };
+}
+
 /** Predict calls per second for `seconds`, in rows/s. */
 function measureRawPredict(predictor: Predictor, batch: number, seconds: number): number {
   const rows = new Float64Array(batch * CAR.length);
@@ -178,18 +207,18 @@ async function main(): Promise<void> {
       { maxBytes: 1 << 30, timeoutMs: 10_000 },
       undefined,
     );
-    const rawSingle = measureRawPredict(servable.predictor, 1, duration);
-    const rawLarge = measureRawPredict(servable.predictor, LARGE_BATCH, duration);
-    servable.layersModel.dispose();
+    const { predictor } = servable;
+    const rawSingle = measureRawPredict(predictor, 1, duration);
     console.log(
-      `backend ${tf.getBackend()}; raw predict: ${format(rawSingle)} rows/s at batch 1, ${format(rawLarge)} rows/s at batch ${LARGE_BATCH}`,
+      `backend ${tf.getBackend()}, ${predictor.fused ? 'fused Dense kernels' : 'Layers API'}; ` +
+        `raw predict: ${format(rawSingle)} rows/s at batch 1`,
     );
 
     const single = JSON.stringify({ instances: [CAR] });
     const large = JSON.stringify({ instances: Array.from({ length: LARGE_BATCH }, () => CAR) });
 
-    // All three servers run at once and every point measures the baseline right before the
-    // server, so a change in machine load between points affects both sides of a ratio alike.
+    // All three servers run at once, so that every round can take turns between a server and its
+    // baseline within a few seconds.
     const echo = await startProcess([ECHO], (line) =>
       /^\d+$/.test(line.trim()) ? line.trim() : undefined,
     );
@@ -197,54 +226,67 @@ async function main(): Promise<void> {
     const batching = await startModelServer(artifact, []);
     const unbatched = await startModelServer(artifact, ['--max-batch-size', '1']);
     const predictUrl = (server: { url: string }) => `${server.url}/v1/models/cars:predict`;
+    // The model server's code paths take a few seconds of load before V8 has optimised them.
     for (const url of [echoUrl, predictUrl(batching), predictUrl(unbatched)])
-      await load(url, single, 16, 1);
+      await load(url, single, 64, 3);
 
     const rows: string[] = [];
-    const singleRow = (mode: string, connections: number, ours: Point, baseline: Point) =>
-      `| single-row predict, ${mode} | ${connections} | ${format(ours.rps)} | ${format(ours.p50, 2)} | ` +
-      `${format(ours.p99, 2)} | ${format(baseline.rps)} | ${format(baseline.p99, 2)} | ` +
-      `${format(ours.rps / baseline.rps, 2)} | ${format(ours.p99 / Math.max(baseline.p99, 1), 2)} | ${ours.failed} |`;
-    let echoAt64 = 0;
+    // The highest rate the batching server sustained: its median at 64 connections.
+    let maxRps = 0;
     for (const connections of CONCURRENCY) {
-      const baseline = await load(echoUrl, single, connections);
-      if (connections === 64) echoAt64 = baseline.rps;
-      rows.push(
-        singleRow(
-          'batching',
-          connections,
-          await load(predictUrl(batching), single, connections),
-          baseline,
-        ),
+      const runs = { echo: [] as Point[], batching: [] as Point[], unbatched: [] as Point[] };
+      for (let round = 0; round < rounds; round++) {
+        runs.echo.push(await load(echoUrl, single, connections));
+        runs.batching.push(await load(predictUrl(batching), single, connections));
+        runs.unbatched.push(await load(predictUrl(unbatched), single, connections));
+      }
+      const baseline = medianPoint(runs.echo);
+      if (connections === 64) maxRps = medianPoint(runs.batching).rps;
+      for (const [mode, points] of [
+        ['batching', runs.batching],
+        ['no batching', runs.unbatched],
+      ] as const) {
+        const ours = medianPoint(points);
+        const ratio = median(
+          points.map((point, round) => point.rps / (runs.echo[round] as Point).rps),
+        );
+        const p99Ratio = median(
+          points.map((point, round) => point.p99 / Math.max((runs.echo[round] as Point).p99, 1)),
+        );
+        rows.push(
+          `| single-row predict, ${mode} | ${connections} | ${format(ours.rps)} | ${format(ours.p50, 2)} | ` +
+            `${format(ours.p99, 2)} | ${format(baseline.rps)} | ${format(baseline.p99, 2)} | ` +
+            `${format(ratio, 2)} | ${format(p99Ratio, 2)} | ${ours.failed} |`,
+        );
+      }
+    }
+    await stopProcess(unbatched.child);
+
+    // The echo server's round trip with the same large body shows what HTTP and JSON alone cost,
+    // next to the model call that raw predict measures.
+    for (const connections of [1, 4]) {
+      const raw: number[] = [];
+      const ours: Point[] = [];
+      const echoes: Point[] = [];
+      for (let round = 0; round < rounds; round++) {
+        raw.push(measureRawPredict(predictor, LARGE_BATCH, duration));
+        echoes.push(await load(echoUrl, large, connections));
+        ours.push(await load(predictUrl(batching), large, connections));
+      }
+      const point = medianPoint(ours);
+      const echoPoint = medianPoint(echoes);
+      const ratio = median(
+        ours.map((run, round) => (run.rps * LARGE_BATCH) / (raw[round] as number)),
       );
       rows.push(
-        singleRow(
-          'no batching',
-          connections,
-          await load(predictUrl(unbatched), single, connections),
-          baseline,
-        ),
+        `| ${LARGE_BATCH}-row predict | ${connections} | ${format(point.rps * LARGE_BATCH)} rows/s | ${format(point.p50, 2)} | ` +
+          `${format(point.p99, 2)} | ${format(echoPoint.rps)} | ${format(echoPoint.p99, 2)} | ` +
+          `${format(ratio, 2)} of raw ${format(median(raw))} rows/s | | ${point.failed} |`,
       );
     }
     await stopProcess(echo.child);
-    await stopProcess(unbatched.child);
-
-    for (const connections of [1, 4]) {
-      const servable = await loadServableModel(
-        { uri: artifact },
-        { maxBytes: 1 << 30, timeoutMs: 10_000 },
-        undefined,
-      );
-      const raw = measureRawPredict(servable.predictor, LARGE_BATCH, duration);
-      servable.layersModel.dispose();
-      const ours = await load(predictUrl(batching), large, connections);
-      const rowsPerSecond = ours.rps * LARGE_BATCH;
-      rows.push(
-        `| ${LARGE_BATCH}-row predict | ${connections} | ${format(rowsPerSecond)} rows/s | ${format(ours.p50, 2)} | ` +
-          `${format(ours.p99, 2)} | raw ${format(raw)} rows/s | | ${format(rowsPerSecond / raw, 2)} of raw | | ${ours.failed} |`,
-      );
-    }
-    if (flags.soak !== undefined) await soak(batching.url, single, echoAt64, Number(flags.soak));
+    servable.layersModel.dispose();
+    if (flags.soak !== undefined) await soak(batching.url, single, maxRps, Number(flags.soak));
     await stopProcess(batching.child);
 
     console.log('');
@@ -264,13 +306,15 @@ async function main(): Promise<void> {
 }
 
 /**
- * Runs single-row predicts at 80% of the echo rate at concurrency 64 for `seconds` and prints
- * the server's resident memory every tenth of the run, read from its own metrics.
+ * Runs single-row predicts at 80% of `maxRps` at concurrency 64 for `seconds` and prints the
+ * server's resident memory every tenth of the run, read from its own metrics.
  */
-async function soak(url: string, body: string, echoRps: number, seconds: number): Promise<void> {
-  const rate = Math.round(echoRps * 0.8);
+async function soak(url: string, body: string, maxRps: number, seconds: number): Promise<void> {
+  const rate = Math.round(maxRps * 0.8);
   const slices = 10;
-  console.log(`soak: ${seconds} s at ${rate} requests/s (80% of echo at 64 connections)`);
+  console.log(
+    `soak: ${seconds} s at ${rate} requests/s (80% of the server's rate at 64 connections)`,
+  );
   for (let slice = 0; slice < slices; slice++) {
     const result = await autocannon({
       url: `${url}/v1/models/cars:predict`,
