@@ -136,14 +136,21 @@ export interface RawResponse {
 /**
  * Sends one request with node:http, which passes the bytes and headers through as given, and
  * reads the whole answer. Rejects when the server closes the connection without an answer.
+ *
+ * With `earlyResponseMs`, the headers go first and the body only if no response came within
+ * that time. A server that rejects a body by its Content-Length responds and closes the
+ * connection at once, so a client still writing the body could fail with EPIPE before it read
+ * the response.
  */
 export function sendRaw(
   baseUrl: string,
   raw: RawRequest,
   timeoutMs = 30_000,
+  earlyResponseMs = 0,
 ): Promise<RawResponse> {
   const url = new URL(raw.path, baseUrl);
   return new Promise((resolve, reject) => {
+    let bodySent = false;
     const request = httpRequest(
       url,
       {
@@ -158,18 +165,30 @@ export function sendRaw(
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
+        response.on('end', () => {
           resolve({
             status: response.statusCode ?? 0,
             headers: response.headers,
             body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
+          });
+          // The body was never sent, so the request cannot end by itself.
+          if (!bodySent) request.destroy();
+        });
         response.on('error', reject);
       },
     );
+    const sendBody = () => {
+      if (bodySent || request.destroyed) return;
+      bodySent = true;
+      request.end(raw.body);
+    };
     request.on('timeout', () => request.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     request.on('error', reject);
-    request.end(raw.body);
+    if (earlyResponseMs > 0 && raw.body !== undefined) {
+      request.flushHeaders();
+      setTimeout(sendBody, earlyResponseMs);
+    } else {
+      sendBody();
+    }
   });
 }
