@@ -151,6 +151,7 @@ export function sendRaw(
   const url = new URL(raw.path, baseUrl);
   return new Promise((resolve, reject) => {
     let bodySent = false;
+    let bodyTimer: NodeJS.Timeout | undefined;
     const request = httpRequest(
       url,
       {
@@ -171,6 +172,7 @@ export function sendRaw(
             headers: response.headers,
             body: Buffer.concat(chunks).toString('utf8'),
           });
+          clearTimeout(bodyTimer);
           // The body was never sent, so the request cannot end by itself.
           if (!bodySent) request.destroy();
         });
@@ -186,7 +188,7 @@ export function sendRaw(
     request.on('error', reject);
     if (earlyResponseMs > 0 && raw.body !== undefined) {
       request.flushHeaders();
-      setTimeout(sendBody, earlyResponseMs);
+      bodyTimer = setTimeout(sendBody, earlyResponseMs);
     } else {
       sendBody();
     }

@@ -33,6 +33,28 @@ describe('Batcher', () => {
     expect(batches).toEqual([3]);
   });
 
+  it('fails only the request with a non-finite prediction', async () => {
+    const { batcher } = recordingBatcher({ maxBatchSize: 100, maxBatchDelayMs: 0 });
+    const rows = [row(1), Float64Array.from([2, 0, Infinity, 0]), row(NaN)];
+    const [good, infinite, nan] = await Promise.allSettled([
+      batcher.submit(rows[0] as Float64Array, 1),
+      batcher.submit(rows[1] as Float64Array, 2),
+      batcher.submit(rows[2] as Float64Array, 1),
+    ]);
+    expect(good).toEqual({ status: 'fulfilled', value: Float32Array.of(1.5) });
+    expect(infinite).toMatchObject({
+      status: 'rejected',
+      reason: {
+        code: 'MS_ERR_INFERENCE_FAILED',
+        message: 'the model predicted Infinity for row 1; check the model and the input row',
+      },
+    });
+    expect(nan).toMatchObject({
+      status: 'rejected',
+      reason: { message: 'the model predicted NaN for row 0; check the model and the input row' },
+    });
+  });
+
   it('splits at the maximum batch size', async () => {
     const { batcher, batches } = recordingBatcher({ maxBatchSize: 2, maxBatchDelayMs: 0 });
     await Promise.all([1, 2, 3, 4, 5].map((value) => batcher.submit(row(value), 1)));

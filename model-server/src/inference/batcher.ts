@@ -40,6 +40,21 @@ export type PredictFunction = (rows: Float64Array, rowCount: number) => Float32A
 /** Seconds a client is told to wait after a 429 for a full queue. */
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 1;
 
+/**
+ * Returns the error for a request whose predictions include NaN or Infinity, which JSON cannot
+ * carry. Only that request fails, before anything records its predictions.
+ */
+function nonFinitePrediction(predictions: Float32Array): ModelServerError | undefined {
+  for (let row = 0; row < predictions.length; row++) {
+    if (Number.isFinite(predictions[row])) continue;
+    return new ModelServerError(
+      'MS_ERR_INFERENCE_FAILED',
+      `the model predicted ${predictions[row]} for row ${row}; check the model and the input row`,
+    );
+  }
+  return undefined;
+}
+
 export class Batcher {
   private readonly predict: PredictFunction;
   private readonly featureCount: number;
@@ -164,8 +179,11 @@ export class Batcher {
     this.observer.batchFinished(totalRows, (performance.now() - started) / 1000);
     let offset = 0;
     for (const request of batch) {
-      request.resolve(predictions.subarray(offset, offset + request.rowCount));
+      const own = predictions.subarray(offset, offset + request.rowCount);
       offset += request.rowCount;
+      const failure = nonFinitePrediction(own);
+      if (failure === undefined) request.resolve(own);
+      else request.reject(failure);
     }
   }
 

@@ -56,10 +56,11 @@ afterAll(() => {
 });
 
 describe('Predictor', () => {
-  // Fused kernels serve the activations they implement; tanh falls back to the Layers API.
+  // The fused activations are the ones tfjs-layers fuses itself; the others take the Layers API.
   it.each([
-    { activations: ['relu', 'sigmoid', 'relu6', 'linear'], fused: true },
-    { activations: ['tanh', 'linear'], fused: false },
+    { activations: ['relu', 'elu', 'linear'], fused: true },
+    { activations: ['relu6', 'linear'], fused: false },
+    { activations: ['sigmoid', 'tanh', 'linear'], fused: false },
   ])('matches the Layers API for $activations', ({ activations, fused }) => {
     const model = denseModel(activations);
     const predictor = new Predictor(model, manifest);
@@ -67,6 +68,14 @@ describe('Predictor', () => {
     const predictions = predictor.predict(ROWS.flat(), ROWS.length);
     const expected = layersPredict(model, ROWS);
     predictions.forEach((value, row) => expect(value).toBeCloseTo(expected[row] as number, 4));
+  });
+
+  it('fuses past an explicit input layer', () => {
+    const model = tf.sequential({
+      layers: [tf.layers.inputLayer({ inputShape: [FEATURES] }), tf.layers.dense({ units: 1 })],
+    });
+    models.push(model);
+    expect(new Predictor(model, manifest).fused).toBe(true);
   });
 
   it('batches rows with row-by-row values', () => {

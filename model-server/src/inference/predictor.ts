@@ -10,10 +10,13 @@ interface DenseStep {
   activation: FusedActivation;
 }
 
-type FusedActivation = 'linear' | 'relu' | 'relu6' | 'sigmoid';
+type FusedActivation = 'linear' | 'relu' | 'elu';
 
-/** Dense activations whose fused TF.js kernel computes the same function as the layer. */
-const FUSED_ACTIVATIONS: ReadonlySet<string> = new Set(['linear', 'relu', 'relu6', 'sigmoid']);
+/**
+ * Dense activations that tfjs-layers itself runs as a fused matMul, so both paths add the bias in
+ * the same order. Fused relu6 and sigmoid round differently and map NaN otherwise.
+ */
+const FUSED_ACTIVATIONS: ReadonlySet<string> = new Set(['linear', 'relu', 'elu']);
 
 /**
  * Returns the layers of a Sequential model made only of Dense layers, or undefined for any other
@@ -24,6 +27,8 @@ function denseChain(model: tf.LayersModel): DenseStep[] | undefined {
   if (!(model instanceof tf.Sequential) || model.inputs.length !== 1) return undefined;
   const steps: DenseStep[] = [];
   for (const layer of model.layers) {
+    // A model saved with an explicit input layer lists it; it passes its input through.
+    if (layer.getClassName() === 'InputLayer') continue;
     if (layer.getClassName() !== 'Dense') return undefined;
     const activation = String(layer.getConfig().activation);
     const weights = layer.getWeights();

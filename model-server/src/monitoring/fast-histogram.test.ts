@@ -65,7 +65,19 @@ describe('FastHistogram', () => {
     registry.resetMetrics();
     expect(series.count).toBe(0);
     expect(series.sum).toBe(0);
+    series.observe(Infinity);
+    expect(series.count).toBe(0);
     expect(() => fast.labels('extra')).toThrow('takes 0 label values, got 1');
+    expect(
+      () =>
+        new FastHistogram({
+          name: 'l',
+          help: 'help',
+          buckets: BUCKETS,
+          labelNames: ['le'],
+          registers: [],
+        }),
+    ).toThrow("'le' is reserved");
     expect(
       () => new FastHistogram({ name: 'd', help: 'help', buckets: [1, 1], registers: [] }),
     ).toThrow('buckets must be finite and distinct');

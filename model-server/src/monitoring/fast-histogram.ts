@@ -21,9 +21,9 @@ export class HistogramSeries {
     this.counts = new Float64Array(bounds.length + 1);
   }
 
-  /** Counts `value`; NaN is skipped, where prom-client would throw on the request path. */
+  /** Counts `value`. NaN and Infinity are skipped, where prom-client would throw on the request path. */
   observe(value: number): void {
-    if (Number.isNaN(value)) return;
+    if (!Number.isFinite(value)) return;
     const bounds = this.bounds;
     let index = 0;
     while (index < bounds.length && value > (bounds[index] as number)) index++;
@@ -36,6 +36,7 @@ export class HistogramSeries {
     for (let index = 0; index < values.length; index++) this.observe(values[index] as number);
   }
 
+  /** Zeroes the counts. The series stays, unlike prom-client's reset, because callers keep it. */
   reset(): void {
     this.counts.fill(0);
     this.sum = 0;
@@ -86,6 +87,9 @@ export class FastHistogram {
     this.help = options.help;
     this.bounds = Float64Array.from(buckets);
     this.labelNames = options.labelNames ?? [];
+    if (this.labelNames.includes('le')) {
+      throw new Error(`histogram ${options.name}: 'le' is reserved for the bucket bound`);
+    }
     // Like prom-client, a histogram without labels exports zero counts before any observation.
     if (this.labelNames.length === 0) this.labels();
     for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
@@ -98,7 +102,7 @@ export class FastHistogram {
         `histogram ${this.name} takes ${this.labelNames.length} label values, got ${values.length}`,
       );
     }
-    const key = values.join('\u0000');
+    const key = JSON.stringify(values);
     let series = this.series.get(key);
     if (series === undefined) {
       const labels = Object.fromEntries(
