@@ -2,7 +2,7 @@
 // while the cached copy is the version its own last status write replaced. A cache that lags
 // the operator's write costs one read, never a 409 loop.
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDeployment } from '../../operator/src/api/model-deployment.ts';
 import type { ObjectCache } from '../../operator/src/controller/context.ts';
 import { EventRecorder } from '../../operator/src/controller/events.ts';
@@ -11,19 +11,14 @@ import { OperatorMetrics } from '../../operator/src/http/metrics.ts';
 import { RESOURCES, resourcePath } from '../../operator/src/kube/client.ts';
 import { systemClock } from '../../operator/src/util/clock.ts';
 import { apiClient, installCrd } from './operator-harness.ts';
-import { createNamespace, deleteNamespace } from './support/index.ts';
+import { useNamespace } from './support/index.ts';
 
 const log = pino({ level: 'silent' });
 const NAME = 'cached';
-let namespace = '';
+const space = useNamespace('reconciler-cache');
 
 beforeAll(async () => {
   await installCrd();
-  namespace = await createNamespace('reconciler-cache');
-});
-
-afterAll(async () => {
-  if (namespace) await deleteNamespace(namespace);
 });
 
 /** A reconciler whose cache returns `copy.current` and whose client counts reads of the resource. */
@@ -63,6 +58,7 @@ async function statusWrites(metrics: OperatorMetrics, outcome: string): Promise<
 
 describe('Reconciler fetch', () => {
   it('reads the apiserver while the cache lags', async () => {
+    const namespace = space.name;
     const path = resourcePath(RESOURCES.modelDeployments, namespace, NAME);
     const created = await apiClient().create<ModelDeployment>(
       resourcePath(RESOURCES.modelDeployments, namespace),
