@@ -409,7 +409,7 @@ let workDir: string;
 let server: ServerProcess;
 const counts = new Map<string, number>();
 const statuses = new Map<number, number>();
-/** Bytes of the generated bodies; an over-limit body is sent only if its 413 is late. */
+/** Bytes of the generated bodies. An over-limit body is sent only if its 413 is late. */
 let bytesGenerated = 0;
 const memory = { rssBefore: 0, rssAfter: 0, heapBefore: 0, heapAfter: 0 };
 

@@ -24,7 +24,7 @@ const UNMATCHED_ROUTE = 'unmatched';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Counted in the in-flight gauge and not yet settled. */
+    /** Whether the request is counted in flight and not yet settled. */
     inFlight: boolean;
   }
 }

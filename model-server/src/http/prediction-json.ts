@@ -6,13 +6,13 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Writes the predictions as a JSON array. Float32Array.join writes the same digits as
- * JSON.stringify; the batcher has already failed any request with a NaN or infinite prediction.
+ * JSON.stringify. The batcher has already failed any request with a NaN or infinite prediction.
  */
 export function predictionsJson(predictions: Float32Array): string {
   return `[${predictions.join(',')}]`;
 }
 
-/** Writes prediction ids as a JSON array; ids contain only base64url characters, so none needs escaping. */
+/** Writes prediction ids as a JSON array. Ids contain only base64url characters, so none needs escaping. */
 export function idsJson(ids: readonly string[]): string {
   return ids.length === 0 ? '[]' : `["${ids.join('","')}"]`;
 }

@@ -56,7 +56,7 @@ afterAll(() => {
 });
 
 describe('Predictor', () => {
-  // The fused activations are the ones tfjs-layers fuses itself; the others take the Layers API.
+  // The fused activations are the ones tfjs-layers fuses itself. The others take the Layers API.
   it.each([
     { activations: ['relu', 'elu', 'linear'], fused: true },
     { activations: ['relu6', 'linear'], fused: false },

@@ -19,15 +19,16 @@ type FusedActivation = 'linear' | 'relu' | 'elu';
 const FUSED_ACTIVATIONS: ReadonlySet<string> = new Set(['linear', 'relu', 'elu']);
 
 /**
- * Returns the layers of a Sequential model made only of Dense layers, or undefined for any other
- * model. Running them as fused matMuls gives the same values as the Layers API without its
- * per-call bookkeeping, which under load cost more than the arithmetic of a small model.
+ * Returns the Dense layers of a Sequential model made only of them (after an optional input
+ * layer) with fusable activations, or undefined for any other model. Fused matMuls give the same
+ * values as the Layers API without its per-call bookkeeping, which under load cost more than the
+ * arithmetic of a small model.
  */
 function denseChain(model: tf.LayersModel): DenseStep[] | undefined {
   if (!(model instanceof tf.Sequential) || model.inputs.length !== 1) return undefined;
   const steps: DenseStep[] = [];
   for (const layer of model.layers) {
-    // A model saved with an explicit input layer lists it; it passes its input through.
+    // A model saved with an explicit input layer lists it first. It passes its input through.
     if (layer.getClassName() === 'InputLayer') continue;
     if (layer.getClassName() !== 'Dense') return undefined;
     const activation = String(layer.getConfig().activation);

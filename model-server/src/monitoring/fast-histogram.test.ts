@@ -50,7 +50,7 @@ describe('FastHistogram', () => {
     expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 
-  it('skips NaN and validates input', async () => {
+  it('skips non-finite values and validates input', async () => {
     const registry = new Registry();
     const fast = new FastHistogram({
       name: 'h',
@@ -62,11 +62,13 @@ describe('FastHistogram', () => {
     series.observeAll(Float32Array.of(NaN, 0.5, 2));
     expect(series.count).toBe(2);
     expect(Array.from(series.counts)).toEqual([0, 0, 0, 1, 1]);
+
     registry.resetMetrics();
     expect(series.count).toBe(0);
     expect(series.sum).toBe(0);
     series.observe(Infinity);
     expect(series.count).toBe(0);
+
     expect(() => fast.labels('extra')).toThrow('takes 0 label values, got 1');
     expect(
       () =>

@@ -95,7 +95,7 @@ export class FastHistogram {
     for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
   }
 
-  /** Returns the series for these label values, created on first use; callers keep it. */
+  /** Returns the series for these label values, created on first use. Callers keep it. */
   labels(...values: string[]): HistogramSeries {
     if (values.length !== this.labelNames.length) {
       throw new Error(

@@ -46,9 +46,9 @@ export class ServerMetrics {
   private predictionValue: HistogramSeries | undefined;
   private predictionBuckets = '';
   private source: MonitoringSnapshotSource | undefined;
-  /** Kept as a number and read at scrape time, since it changes twice per request. */
+  /** Requests in flight, read at scrape time because the count changes twice per request. */
   private inFlight = 0;
-  /** Requests completed since the last scrape, by label set; the counter adds them when scraped. */
+  /** Requests completed since the last scrape, by label set. The counter adds them when scraped. */
   private readonly pendingRequests = new Map<string, { labels: RequestLabels; count: number }>();
   private readonly durationSeries = new Map<string, HistogramSeries>();
 
