@@ -1,20 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { idsJson, v1PredictJson, v2InferJson } from './prediction-json.ts';
+import { PredictionIds } from '../monitoring/prediction-log.ts';
+import { v1PredictJson, v2InferJson } from './prediction-json.ts';
 
 const predictions = Float32Array.of(23.456, -0, 1e-7, 3.4e38, 17);
-const ids = ['Ab_9-x-0', 'Ab_9-x-1', 'Ab_9-x-2', 'Ab_9-x-3', 'Ab_9-x-4'];
+const idRange = new PredictionIds('Ab_9-x-', 34, 5);
+const ids = ['Ab_9-x-y', 'Ab_9-x-z', 'Ab_9-x-10', 'Ab_9-x-11', 'Ab_9-x-12'];
 
 describe('prediction JSON', () => {
   it('matches JSON.stringify for each response', () => {
     const values = Array.from(predictions);
-    expect(v1PredictJson('instances', predictions, ids, 'v "1"')).toBe(
+    expect(v1PredictJson('instances', predictions, idRange, 'v "1"')).toBe(
       JSON.stringify({ predictions: values, prediction_ids: ids, model_version: 'v "1"' }),
     );
-    expect(v1PredictJson('inputs', predictions, ids, '2')).toBe(
+    expect(v1PredictJson('inputs', predictions, idRange, '2')).toBe(
       JSON.stringify({ outputs: values, prediction_ids: ids, model_version: '2' }),
     );
     const answer = { modelName: 'cars', modelVersion: '3', requestId: 'r\n1', label: 'mpg' };
-    expect(v2InferJson({ ...answer, predictions, ids })).toBe(
+    expect(v2InferJson({ ...answer, predictions, ids: idRange })).toBe(
       JSON.stringify({
         model_name: 'cars',
         model_version: '3',
@@ -23,6 +25,5 @@ describe('prediction JSON', () => {
         outputs: [{ name: 'mpg', datatype: 'FP32', shape: [5, 1], data: values }],
       }),
     );
-    expect(idsJson([])).toBe('[]');
   });
 });

@@ -1,17 +1,33 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PredictionLog } from './prediction-log.ts';
+import { PredictionIds, PredictionLog } from './prediction-log.ts';
 
 describe('PredictionLog', () => {
   it('returns the features and prediction behind an id', () => {
     const log = new PredictionLog('boot-1-', 4, 2);
     const ids = log.record(Float64Array.from([1, 2, 3, 4]), Float32Array.from([10, 20]), 2);
-    expect(ids).toEqual(['boot-1-0', 'boot-1-1']);
+    expect(ids.toArray()).toEqual(['boot-1-0', 'boot-1-1']);
     expect(log.lookup('boot-1-1')).toEqual({
       slot: 1,
       features: Float64Array.from([3, 4]),
       prediction: 20,
       labelled: false,
     });
+  });
+
+  it('writes ids as the JSON of their array, across base-36 carries', () => {
+    const starts = [0, 9, 35, 36 ** 2 - 3, 36 ** 5 - 1, Number.MAX_SAFE_INTEGER - 40];
+    for (const first of starts) {
+      const ids = new PredictionIds('Ab_9-x-', first, 40);
+      expect(ids.toJson()).toBe(JSON.stringify(ids.toArray()));
+    }
+    expect(new PredictionIds('p-', 5, 0).toJson()).toBe('[]');
+    fc.assert(
+      fc.property(fc.nat({ max: 2 ** 40 }), fc.nat({ max: 300 }), (first, count) => {
+        const ids = new PredictionIds('q-3-', first, count);
+        expect(ids.toJson()).toBe(JSON.stringify(ids.toArray()));
+      }),
+    );
   });
 
   it('forgets ids once overwritten', () => {

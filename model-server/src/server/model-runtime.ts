@@ -5,7 +5,7 @@ import type { ServableModel } from '../model/servable-model.ts';
 import { DriftMonitor } from '../monitoring/drift.ts';
 import { FeedbackWindow } from '../monitoring/feedback-window.ts';
 import type { ServerMetrics } from '../monitoring/metrics.ts';
-import { PredictionLog } from '../monitoring/prediction-log.ts';
+import { PredictionLog, type PredictionIds } from '../monitoring/prediction-log.ts';
 
 export interface RuntimeSizes {
   predictionLogSize: number;
@@ -15,7 +15,7 @@ export interface RuntimeSizes {
 
 export interface PredictionResult {
   predictions: Float32Array;
-  ids: string[];
+  ids: PredictionIds;
 }
 
 export class ModelRuntime {
