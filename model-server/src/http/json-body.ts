@@ -3,10 +3,14 @@
 // a string would be served as if the client had sent U+FFFD.
 import type { FastifyInstance } from 'fastify';
 import { ModelServerError } from '../errors.ts';
+import { scanInstances } from '../inference/instances-scanner.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-/** Replaces the application/json parser; prototype poisoning still fails as before. */
+/**
+ * Replaces the application/json parser; prototype poisoning still fails as before. A predict
+ * body of plain numeric rows is read by the instances scanner, every other body by JSON.parse.
+ */
 export function installJsonParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -21,6 +25,12 @@ export function installJsonParser(app: FastifyInstance): void {
         ),
         undefined,
       );
+      return;
+    }
+    // The scanner accepts only ASCII, so a body it reads is valid UTF-8.
+    const scanned = scanInstances(body as Buffer);
+    if (scanned !== undefined) {
+      done(null, scanned);
       return;
     }
     let text: string;

@@ -1,6 +1,7 @@
 // Validation of prediction inputs against the served model's features. Every error names the
 // offending field with a path such as `instances[3].Horsepower` or `inputs[0].data[7]`.
 import { ModelServerError, invalidRequest } from '../errors.ts';
+import { ScannedInstances } from './instances-scanner.ts';
 
 /** Rows in model feature order, row-major, as parsed from JSON (double precision). */
 export interface RowBatch {
@@ -198,6 +199,15 @@ export type V1Input = RowBatch & { format: 'instances' | 'inputs' };
  * feature, or rows like `instances`). Exactly one of the two must be present.
  */
 export function parseV1PredictBody(body: unknown, limits: RowLimits): V1Input {
+  // Rows the body scanner read need only their shape checked; otherwise its stand-in object
+  // gives the validation below the value JSON.parse would have returned.
+  if (
+    body instanceof ScannedInstances &&
+    body.width === limits.features.length &&
+    body.rowCount <= limits.maxRows
+  ) {
+    return { rows: body.rows, rowCount: body.rowCount, format: 'instances' };
+  }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalidRequest('body', `must be a JSON object, got ${describeType(body)}`);
   }
