@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DriftMonitor } from './drift.ts';
+import { binIndex, populationStabilityIndex } from './histogram.ts';
 
 const baselines = [
   { name: 'a', edges: [0], proportions: [0.5, 0.5] },
@@ -53,5 +55,40 @@ describe('DriftMonitor', () => {
         { feature: 'b', value: 0 },
       ],
     });
+  });
+
+  it('matches binning the last rows at snapshot', () => {
+    // Each step adds that many rows, or takes a snapshot when 0.
+    const steps = fc.array(fc.nat({ max: 12 }), { minLength: 1, maxLength: 30 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), steps, (windowSize, sizes) => {
+        const monitor = new DriftMonitor(baselines, windowSize);
+        const history: number[][] = [];
+        for (const [step, size] of sizes.entries()) {
+          if (size === 0) {
+            const window = history.slice(-windowSize);
+            const expected = baselines.map((baseline, column) => {
+              const counts = new Uint32Array(baseline.proportions.length);
+              for (const row of window) {
+                const bin = binIndex(baseline.edges, row[column] as number);
+                counts[bin] = (counts[bin] as number) + 1;
+              }
+              return {
+                feature: baseline.name,
+                value: populationStabilityIndex(baseline.proportions, counts, window.length),
+              };
+            });
+            expect(monitor.snapshot()).toEqual({ psi: expected, samples: window.length });
+            continue;
+          }
+          const added = Array.from({ length: size }, (_, row) => [
+            ((step * 7 + row) % 5) - 2,
+            ((step * 13 + row * 11) % 30) + 0.5,
+          ]);
+          history.push(...added);
+          monitor.add(rows(...added), size);
+        }
+      }),
+    );
   });
 });

@@ -30,6 +30,25 @@ describe('PredictionLog', () => {
     );
   });
 
+  it('stores rows across the ring end', () => {
+    const log = new PredictionLog('w-', 3, 2);
+    log.record(Float64Array.from([1, 2, 3, 4]), Float32Array.from([10, 20]), 2);
+    log.record(Float64Array.from([5, 6, 7, 8]), Float32Array.from([30, 40]), 2);
+    expect(log.lookup('w-0')).toBeUndefined();
+    expect(log.lookup('w-2')).toEqual({
+      slot: 2,
+      features: Float64Array.from([5, 6]),
+      prediction: 30,
+      labelled: false,
+    });
+    expect(log.lookup('w-3')).toEqual({
+      slot: 0,
+      features: Float64Array.from([7, 8]),
+      prediction: 40,
+      labelled: false,
+    });
+  });
+
   it('forgets ids once overwritten', () => {
     const log = new PredictionLog('p-', 2, 1);
     log.record(Float64Array.from([1, 2, 3]), Float32Array.from([1, 2, 3]), 3);

@@ -130,13 +130,17 @@ export class PredictionLog {
   record(rows: Float64Array, predictions: Float32Array, rowCount: number): PredictionIds {
     const first = this.nextSequence;
     const width = this.featureCount;
-    for (let row = 0; row < rowCount; row++) {
-      const slot = this.nextSequence++ % this.capacity;
-      for (let column = 0; column < width; column++)
-        this.features[slot * width + column] = rows[row * width + column] as number;
-      this.predictions[slot] = predictions[row] as number;
-      this.labelled[slot] = 0;
+    // Rows go to consecutive slots, copied in runs that end where the ring wraps.
+    let row = 0;
+    while (row < rowCount) {
+      const slot = (first + row) % this.capacity;
+      const run = Math.min(rowCount - row, this.capacity - slot);
+      this.features.set(rows.subarray(row * width, (row + run) * width), slot * width);
+      this.predictions.set(predictions.subarray(row, row + run), slot);
+      this.labelled.fill(0, slot, slot + run);
+      row += run;
     }
+    this.nextSequence += rowCount;
     return new PredictionIds(this.prefix, first, rowCount);
   }
 
