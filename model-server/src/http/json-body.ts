@@ -8,8 +8,8 @@ import { scanInstances } from '../inference/instances-scanner.ts';
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
- * Replaces the application/json parser; prototype poisoning still fails as before. A predict
- * body of plain numeric rows is read by the instances scanner, every other body by JSON.parse.
+ * Replaces the application/json parser. Prototype poisoning still fails as before. On routes
+ * that ask for it, a body of plain numeric rows is read by the instances scanner.
  */
 export function installJsonParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -28,7 +28,9 @@ export function installJsonParser(app: FastifyInstance): void {
       return;
     }
     // The scanner accepts only ASCII, so a body it reads is valid UTF-8.
-    const scanned = scanInstances(body as Buffer);
+    const scanned = request.routeOptions.config.scanInstances
+      ? scanInstances(body as Buffer)
+      : undefined;
     if (scanned !== undefined) {
       done(null, scanned);
       return;

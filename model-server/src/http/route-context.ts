@@ -10,6 +10,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Bounded route label for metrics, such as `/v1/models/:name:predict`. */
     routeLabel?: string;
+    /** Whether a body of plain numeric rows reaches the handler as ScannedInstances. */
+    scanInstances?: boolean;
   }
 }
 

@@ -28,7 +28,7 @@ export function registerV1Routes(app: FastifyInstance, context: RouteContext): v
     app.post<{ Params: ModelParams; Body: Record<string, unknown> }>(
       `${base}::predict`,
       {
-        config: { routeLabel: `${label}:predict` },
+        config: { routeLabel: `${label}:predict`, scanInstances: true },
         schema: { body: objectBody },
       },
       async (request, reply) => {

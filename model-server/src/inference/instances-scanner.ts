@@ -32,49 +32,29 @@ const latin1 = new TextDecoder('latin1');
 
 /**
  * The parsed form of `{"instances": rows}` where every row is an array of the same number of
- * numbers within the float32 range. It replaces the object JSON.parse would return: its
- * enumerable `instances` property builds those arrays when first read, so code that does not know
- * this class sees the same value.
+ * numbers within the float32 range.
  */
 export class ScannedInstances {
-  // Private fields are not own properties, so the object's only key is `instances`.
-  readonly #rows: Float64Array;
-  readonly #rowCount: number;
-  readonly #width: number;
-  declare readonly instances: number[][];
+  /** The cells, row-major. */
+  readonly rows: Float64Array;
+  readonly rowCount: number;
+  /** Numbers per row. */
+  readonly width: number;
 
   constructor(rows: Float64Array, rowCount: number, width: number) {
-    this.#rows = rows;
-    this.#rowCount = rowCount;
-    this.#width = width;
-    let arrays: number[][] | undefined;
-    Object.defineProperty(this, 'instances', {
-      enumerable: true,
-      get: () => (arrays ??= this.toArrays()),
-    });
+    this.rows = rows;
+    this.rowCount = rowCount;
+    this.width = width;
   }
 
-  /** The cells, row-major. */
-  get rows(): Float64Array {
-    return this.#rows;
-  }
-
-  get rowCount(): number {
-    return this.#rowCount;
-  }
-
-  /** Numbers per row. */
-  get width(): number {
-    return this.#width;
-  }
-
-  private toArrays(): number[][] {
-    const arrays: number[][] = [];
-    for (let row = 0; row < this.#rowCount; row++) {
-      const offset = row * this.#width;
-      arrays.push(Array.from(this.#rows.subarray(offset, offset + this.#width)));
+  /** Returns the value JSON.parse gives for the body. */
+  toJsonValue(): { instances: number[][] } {
+    const instances: number[][] = [];
+    for (let row = 0; row < this.rowCount; row++) {
+      const offset = row * this.width;
+      instances.push(Array.from(this.rows.subarray(offset, offset + this.width)));
     }
-    return arrays;
+    return { instances };
   }
 }
 

@@ -199,14 +199,13 @@ export type V1Input = RowBatch & { format: 'instances' | 'inputs' };
  * feature, or rows like `instances`). Exactly one of the two must be present.
  */
 export function parseV1PredictBody(body: unknown, limits: RowLimits): V1Input {
-  // Rows the body scanner read need only their shape checked; otherwise its stand-in object
-  // gives the validation below the value JSON.parse would have returned.
-  if (
-    body instanceof ScannedInstances &&
-    body.width === limits.features.length &&
-    body.rowCount <= limits.maxRows
-  ) {
-    return { rows: body.rows, rowCount: body.rowCount, format: 'instances' };
+  // Rows the body scanner read need only their shape checked. Otherwise the validation below
+  // gets the value JSON.parse would have returned, so that its errors are the same.
+  if (body instanceof ScannedInstances) {
+    if (body.width === limits.features.length && body.rowCount <= limits.maxRows) {
+      return { rows: body.rows, rowCount: body.rowCount, format: 'instances' };
+    }
+    body = body.toJsonValue();
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalidRequest('body', `must be a JSON object, got ${describeType(body)}`);
