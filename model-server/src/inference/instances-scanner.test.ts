@@ -111,6 +111,10 @@ describe('scanInstances', () => {
       '4.9406564584124654e-324',
     ];
     for (const number of tricky) agreesWithJsonParse(`{"instances":[[${number}]]}`);
+    // 10^-10000 written with zeros after the point, times 10^100000: JSON.parse gives Infinity.
+    const longExponent = `{"instances":[[0.${'0'.repeat(9999)}1e100000]]}`;
+    expect(scan(longExponent)).toBeUndefined();
+    agreesWithJsonParse(`{"instances":[[0.${'0'.repeat(9999)}1e10005]]}`);
     fc.assert(
       fc.property(fc.array(numberText, { minLength: 1, maxLength: 6 }), (numbers) => {
         const text = `{"instances":[[${numbers.join(',')}]]}`;

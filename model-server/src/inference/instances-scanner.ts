@@ -11,6 +11,12 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /** Powers of ten that are exact doubles, for the fast path of decimal conversion. */
 const POW10 = Array.from({ length: 23 }, (_, power) => Number(`1e${power}`));
 
+/**
+ * Exponent value past which further digits are not added. Zeros after the decimal point can
+ * bring a long exponent back into the exact range, so such a number takes the slow path.
+ */
+const MAX_KEPT_EXPONENT = 10_000;
+
 /** Significant digits that fit a double exactly (below 2^53). */
 const MAX_EXACT_DIGITS = 15;
 
@@ -144,6 +150,8 @@ export function scanInstances(body: Uint8Array): ScannedInstances | undefined {
         let mantissa = 0;
         let digits = 0;
         let exponent = 0;
+        // Set when the exponent has more digits than are kept, which only the slow path reads.
+        let longExponent = false;
         if (byte === ZERO) {
           byte = byteAt(bytes, ++position);
         } else if (byte > ZERO && byte <= NINE) {
@@ -175,14 +183,14 @@ export function scanInstances(body: Uint8Array): ScannedInstances | undefined {
           if (!(byte >= ZERO && byte <= NINE)) return undefined;
           let written = 0;
           do {
-            // Past a few digits the value is 0 or Infinity either way, and the slow path computes it.
-            if (written < 10_000) written = written * 10 + (byte - ZERO);
+            if (written < MAX_KEPT_EXPONENT) written = written * 10 + (byte - ZERO);
+            else longExponent = true;
             byte = byteAt(bytes, ++position);
           } while (byte >= ZERO && byte <= NINE);
           exponent += negativeExponent ? -written : written;
         }
         let value: number;
-        if (digits <= MAX_EXACT_DIGITS && exponent >= -22 && exponent <= 22) {
+        if (digits <= MAX_EXACT_DIGITS && exponent >= -22 && exponent <= 22 && !longExponent) {
           // Both operands are exact doubles, so the one rounding of the division or product
           // gives the correctly rounded value, as JSON.parse does.
           value =
