@@ -53,9 +53,9 @@ export class DriftMonitor {
   add(rows: Float64Array, rowCount: number): void {
     const width = this.featureCount;
     // Only the last windowSize rows can still be in the window afterwards.
-    const kept = Math.min(rowCount, this.windowSize);
-    let source = (rowCount - kept) * width;
-    let remaining = kept;
+    const copied = Math.min(rowCount, this.windowSize);
+    let source = (rowCount - copied) * width;
+    let remaining = copied;
     while (remaining > 0) {
       const run = Math.min(remaining, this.windowSize - this.nextSlot);
       this.values.set(rows.subarray(source, source + run * width), this.nextSlot * width);
@@ -89,7 +89,7 @@ export class DriftMonitor {
       this.counts.fill(0);
       for (let slot = 0; slot < this.filled; slot++) this.binSlot(slot, false);
     } else {
-      // The slots that were filled at the last snapshot hold binned rows to take out first.
+      // The slots that were filled at the last snapshot contain binned rows to take out first.
       const filledBefore = Math.min(this.windowSize, this.binned);
       const first = (this.nextSlot - pending + this.windowSize) % this.windowSize;
       for (let step = 0; step < pending; step++) {

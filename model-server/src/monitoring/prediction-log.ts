@@ -1,6 +1,7 @@
 // A fixed-size ring of recent predictions, so that feedback can name a prediction by its id.
 // An id is `<prefix><sequence in base 36>`; the sequence gives the ring slot directly, so a
 // lookup needs no map and the memory is capacity x (8 bytes per feature + 5).
+import { ScratchArray } from '../scratch-array.ts';
 
 export interface LoggedPrediction {
   slot: number;
@@ -20,20 +21,8 @@ const DIGIT_ZERO = 0x30;
 /** Base-36 digits of any sequence below 2^53. */
 const MAX_DIGITS = 11;
 
-/**
- * The buffer ids are written into, kept from one response to the next: a buffer of this size is
- * allocated outside the V8 heap, and freeing one per response kept the garbage collector's
- * threads busy. Larger responses get a buffer of their own.
- */
-const RETAINED_BUFFER_BYTES = 256 * 1024;
-let retainedBuffer = Buffer.alloc(32 * 1024);
-
-function scratchBuffer(size: number): Buffer {
-  if (size <= retainedBuffer.length) return retainedBuffer;
-  const buffer = Buffer.alloc(size);
-  if (size <= RETAINED_BUFFER_BYTES) retainedBuffer = buffer;
-  return buffer;
-}
+/** The buffer ids are written into, reused from one response to the next. */
+const scratchBuffer = new ScratchArray((length) => Buffer.alloc(length), 32 * 1024, 256 * 1024);
 
 /** The ids of rows logged together: the log's prefix and consecutive sequence numbers. */
 export class PredictionIds {
@@ -71,7 +60,7 @@ export class PredictionIds {
       digits[MAX_DIGITS + 1 - digitCount + index] = firstDigits.charCodeAt(index);
     }
 
-    const out = scratchBuffer(2 + this.count * (prefixLength + MAX_DIGITS + 4));
+    const out = scratchBuffer.get(2 + this.count * (prefixLength + MAX_DIGITS + 4));
     let position = 0;
     out[position++] = OPEN_ARRAY;
     for (let row = 0; row < this.count; row++) {
